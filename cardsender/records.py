@@ -1,0 +1,80 @@
+"""Plain records passed between the store, the planner and the commands."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+CHANNELS = ("email", "post", "both")
+EVENT_KINDS = ("purchase", "call", "visit", "email", "meeting", "card", "note")
+# A note is internal; every other kind reaches the customer and restarts the 70-day clock.
+TOUCH_KINDS = tuple(kind for kind in EVENT_KINDS if kind != "note")
+EVENT_SOURCES = ("import", "cli", "card")
+OPT_FLAGS = ("no_email", "no_post", "no_humor", "do_not_contact")
+
+
+@dataclass(frozen=True, slots=True)
+class Birthday:
+    """A birthday; the year is optional."""
+
+    month: int
+    day: int
+    year: int | None = None
+
+    def __str__(self) -> str:
+        """Return ``YYYY-MM-DD``, or ``--MM-DD`` without a year."""
+        year = f"{self.year:04d}" if self.year else "-"
+        return f"{year}-{self.month:02d}-{self.day:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """One customer as stored; ``id`` is the stable external id from the import."""
+
+    id: str
+    first_name: str = ""
+    last_name: str = ""
+    email: str | None = None
+    birthday: Birthday | None = None
+    country: str = ""
+    subdivision: str = ""
+    street: str = ""
+    city: str = ""
+    postal_code: str = ""
+    channel: str = "email"
+    language: str = ""
+    owner: str = ""
+    customer_since: dt.date | None = None
+    no_email: bool = False
+    no_post: bool = False
+    no_humor: bool = False
+    do_not_contact: bool = False
+    notes: str = ""
+    added_on: dt.date | None = None
+
+    @property
+    def display_name(self) -> str:
+        """Return the name to show people: first and last, else the id."""
+        name = " ".join(part for part in (self.first_name, self.last_name) if part)
+        return name or self.id
+
+    @property
+    def has_postal_address(self) -> bool:
+        """Return whether a card can be posted: a street and a city or postal code."""
+        return bool(self.street and (self.city or self.postal_code))
+
+
+@dataclass(frozen=True, slots=True)
+class ContactEvent:
+    """A contact with a customer: a purchase, a call, a card sent, an internal note."""
+
+    customer_id: str
+    occurred_at: dt.datetime
+    kind: str
+    summary: str = ""
+    source: str = "cli"
+
+    @property
+    def is_touch(self) -> bool:
+        """Return whether the event reached the customer (a note does not)."""
+        return self.kind in TOUCH_KINDS

@@ -1,0 +1,48 @@
+"""Every piece of dialect-specific SQL lives here (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+
+
+def configure_engine(engine: Engine) -> None:
+    """Set per-connection options: WAL, foreign keys and a busy timeout on SQLite."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL lets readers work while the service writes (REFERENCE.md, several services).
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def insert_or_ignore(conn: Connection, table: Table, keys: Sequence[str]) -> Insert:
+    """Return INSERT ... ON CONFLICT (keys) DO NOTHING."""
+    stmt = _insert(conn, table)
+    return stmt.on_conflict_do_nothing(index_elements=list(keys))  # type: ignore[no-any-return]
+
+
+def upsert(conn: Connection, table: Table, keys: Sequence[str], update: Sequence[str]) -> Insert:
+    """Return INSERT ... ON CONFLICT (keys) DO UPDATE SET each of ``update`` to the new value."""
+    stmt = _insert(conn, table)
+    if not update:
+        return stmt.on_conflict_do_nothing(index_elements=list(keys))  # type: ignore[no-any-return]
+    return stmt.on_conflict_do_update(  # type: ignore[no-any-return]
+        index_elements=list(keys), set_={name: stmt.excluded[name] for name in update}
+    )

@@ -1,0 +1,62 @@
+"""Numbered schema migrations, each run in one transaction with its record.
+
+A new database is created from the current schema and stamped with the latest
+version; an existing one is brought forward one migration at a time, so an
+upgrade never loses data.  Add a migration by appending to ``MIGRATIONS`` and
+changing ``schema.py`` to match; ``tests/test_store.py`` checks that both agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Engine, inspect, select
+
+from cardsender.errors import StoreError
+from cardsender.store import schema
+
+Migration = tuple[int, str, Callable[[Connection], None] | None]
+
+# (version, name, upgrade from the previous version); version 1 is the initial schema.
+MIGRATIONS: list[Migration] = [
+    (1, "initial: customers, contact events", None),
+]
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version(conn: Connection) -> int | None:
+    """Return the schema version, or None for an empty database."""
+    if not inspect(conn).has_table("schema_migrations"):
+        return None
+    version = conn.execute(select(schema.schema_migrations.c.version).order_by(
+        schema.schema_migrations.c.version.desc()).limit(1)).scalar()
+    return int(version) if version is not None else None
+
+
+def _record(conn: Connection, version: int, name: str) -> None:
+    conn.execute(schema.schema_migrations.insert().values(
+        version=version, name=name, applied_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
+
+
+def migrate(engine: Engine) -> int:
+    """Create or upgrade the schema; return the version reached."""
+    with engine.begin() as conn:
+        version = current_version(conn)
+        if version is None:
+            schema.metadata.create_all(conn)
+            for number, name, _ in MIGRATIONS:
+                _record(conn, number, name)
+            return LATEST
+    if version > LATEST:
+        raise StoreError(
+            f"the database is at schema version {version}, newer than this cardsender knows ({LATEST}); "
+            "upgrade cardsender (pip install --upgrade cardsender)"
+        )
+    for number, name, upgrade in MIGRATIONS:
+        if number <= version or upgrade is None:
+            continue
+        with engine.begin() as conn:
+            upgrade(conn)
+            _record(conn, number, name)
+    return LATEST

@@ -1,0 +1,79 @@
+"""The current tables, as the queries see them.
+
+Migrations (``migrations.py``) create and change the real database; a test
+checks that a migrated database has exactly these columns.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("external_id", String(200), nullable=False, unique=True),
+    Column("first_name", String(200), nullable=False, default=""),
+    Column("last_name", String(200), nullable=False, default=""),
+    Column("email", String(320)),
+    Column("birth_year", Integer),
+    Column("birth_month", Integer),
+    Column("birth_day", Integer),
+    Column("country", String(2), nullable=False, default=""),
+    Column("subdivision", String(50), nullable=False, default=""),
+    Column("street", String(500), nullable=False, default=""),
+    Column("city", String(200), nullable=False, default=""),
+    Column("postal_code", String(50), nullable=False, default=""),
+    Column("channel", String(10), nullable=False, default="email"),
+    Column("language", String(20), nullable=False, default=""),
+    Column("owner", String(200), nullable=False, default=""),
+    Column("customer_since", Date),
+    Column("no_email", Boolean, nullable=False, default=False),
+    Column("no_post", Boolean, nullable=False, default=False),
+    Column("no_humor", Boolean, nullable=False, default=False),
+    Column("do_not_contact", Boolean, nullable=False, default=False),
+    Column("notes", Text, nullable=False, default=""),
+    Column("added_on", Date, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+contact_events = Table(
+    "contact_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    # Office-local time; a date without a time is stored at midnight.
+    Column("occurred_at", DateTime, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("summary", Text, nullable=False, default=""),
+    Column("source", String(20), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    # Re-importing a history file adds nothing twice; the index also serves last-touch queries.
+    UniqueConstraint("customer_id", "occurred_at", "kind", "summary", name="uq_contact_events_row"),
+)
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("applied_at", DateTime, nullable=False),
+)
+
+Index("ix_customers_last_name", customers.c.last_name, customers.c.first_name)
