@@ -476,7 +476,8 @@ def _email(s: _Section, base: Path | None) -> EmailConfig:
         s.fail("host", "is required when transport = \"smtp\"; name your mail server, e.g. smtp.example.com")
     security = s.choice("security", "starttls", ("starttls", "tls", "none"))
     allow_insecure = s.flag("allow_insecure", False)
-    if transport == "smtp" and security == "none" and not allow_insecure and host not in ("localhost", "127.0.0.1", "::1"):
+    local = host in ("localhost", "127.0.0.1", "::1")
+    if transport == "smtp" and security == "none" and not allow_insecure and not local:
         s.fail(
             "security",
             "\"none\" sends mail unencrypted and is allowed only for a server on localhost; "

@@ -78,3 +78,14 @@ class ContactEvent:
     def is_touch(self) -> bool:
         """Return whether the event reached the customer (a note does not)."""
         return self.kind in TOUCH_KINDS
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """A card in the outbox: one customer, occasion, occasion date and channel, in some state."""
+
+    customer_id: str
+    occasion: str
+    occasion_date: dt.date
+    channel: str
+    state: str

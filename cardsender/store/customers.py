@@ -40,7 +40,7 @@ def columns_from_fields(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def customer_from_row(row: Row[Any] | Mapping[str, Any]) -> Customer:
     """Build a Customer from a customers row."""
-    m: Mapping[str, Any] = row._mapping if isinstance(row, Row) else row
+    m: Mapping[Any, Any] = row._mapping if isinstance(row, Row) else row
     birthday = None
     if m["birth_month"] and m["birth_day"]:
         birthday = Birthday(m["birth_month"], m["birth_day"], m["birth_year"])

@@ -11,16 +11,56 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    inspect,
+    select,
+)
 
 from cardsender.errors import StoreError
 from cardsender.store import schema
 
 Migration = tuple[int, str, Callable[[Connection], None] | None]
 
+
+def _create_outbox(conn: Connection) -> None:
+    """Version 2: the outbox, one row per card (a frozen copy of the table as it was then)."""
+    meta = MetaData()
+    Table("customers", meta, Column("id", Integer, primary_key=True))
+    table = Table(
+        "outbox",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+        Column("occasion", String(20), nullable=False),
+        Column("occasion_date", Date, nullable=False),
+        Column("channel", String(10), nullable=False),
+        Column("due_date", Date, nullable=False),
+        Column("state", String(20), nullable=False),
+        Column("reason", Text, nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        Column("updated_at", DateTime, nullable=False),
+        UniqueConstraint("customer_id", "occasion", "occasion_date", "channel", name="uq_outbox_card"),
+    )
+    Index("ix_outbox_state_due", table.c.state, table.c.due_date)
+    meta.create_all(conn, tables=[table])
+
 # (version, name, upgrade from the previous version); version 1 is the initial schema.
 MIGRATIONS: list[Migration] = [
     (1, "initial: customers, contact events", None),
+    (2, "outbox", _create_outbox),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -77,3 +77,22 @@ schema_migrations = Table(
 )
 
 Index("ix_customers_last_name", customers.c.last_name, customers.c.first_name)
+
+# One row per card: customer, occasion, occasion date and channel, under a UNIQUE key, so
+# any number of planning runs (and services) give the same outbox.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("occasion", String(20), nullable=False),
+    Column("occasion_date", Date, nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("state", String(20), nullable=False, default="pending"),
+    Column("reason", Text, nullable=False, default=""),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("customer_id", "occasion", "occasion_date", "channel", name="uq_outbox_card"),
+)
+Index("ix_outbox_state_due", outbox.c.state, outbox.c.due_date)
