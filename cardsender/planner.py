@@ -392,26 +392,30 @@ class Simulation:
 def simulate(facts: CustomerFacts, first: dt.date, last: dt.date, config: Config) -> Simulation:
     """Send each card on its due date from ``first`` to ``last`` and record what went out.
 
-    The planner is re-run on each day a card falls due (and at least every
-    SIMULATION_STEP_DAYS), which gives the same result as re-running it every day
-    because nothing else changes between those days.
+    The planner is re-run on each day a card falls due (again after sending, and at
+    least every SIMULATION_STEP_DAYS), which gives the same result as re-running it
+    every day because nothing else changes between those days.
     """
     result = Simulation(facts.customer_id, facts.contactable)
     cards = list(facts.cards)
     seen: set[tuple[str, str, dt.date, str]] = set()
     day = first
+    current = facts
     while day <= last:
-        schedule = plan_customer(replace(facts, cards=tuple(cards)), day, config)
-        for touch in schedule.due(day):
-            result.sent.append(touch)
-            state = "mailed" if touch.channel == "post" else "sent"
-            cards.append(Card(facts.customer_id, touch.occasion, touch.occasion_date, touch.channel, state))
+        schedule = plan_customer(current, day, config)
         for kept, found in ((result.suppressed, schedule.suppressed), (result.missed, schedule.missed)):
             for touch in found:
                 if touch.key not in seen and touch.due_date <= last:
                     seen.add(touch.key)
                     kept.append(touch)
+        due = schedule.due(day)
+        if due:
+            for touch in due:
+                result.sent.append(touch)
+                state = "mailed" if touch.channel == "post" else "sent"
+                cards.append(Card(facts.customer_id, touch.occasion, touch.occasion_date, touch.channel, state))
+            current = replace(facts, cards=tuple(cards))
+            continue  # plan the same day again: what was sent may bring the next card into view
         later = [t.due_date for t in schedule.scheduled if t.due_date > day]
-        step = day + dt.timedelta(days=SIMULATION_STEP_DAYS)
-        day = min([*later, step])
+        day = min([*later, day + dt.timedelta(days=SIMULATION_STEP_DAYS)])
     return result
