@@ -360,9 +360,7 @@ def parse_config(data: Mapping[str, Any], path: Path | None) -> Config:
             "SMTP password in the CARDSENDER_SMTP_PASSWORD environment variable or the system keyring "
             "(service 'cardsender', your SMTP username)"
         )
-    root = _Section(
-        data, "", where, {"office", "database", "import", "occasions", "keep_in_touch", "email", "print"}
-    )
+    root = _Section(data, "", where, {"office", "database", "import", "occasions", "keep_in_touch", "email", "print"})
     return Config(
         path=path,
         office=_office(root.sub("office", set(OfficeConfig.__slots__))),
@@ -473,15 +471,15 @@ def _email(s: _Section, base: Path | None) -> EmailConfig:
     transport = s.choice("transport", "file", ("file", "smtp"))
     host = s.text("host")
     if transport == "smtp" and not host:
-        s.fail("host", "is required when transport = \"smtp\"; name your mail server, e.g. smtp.example.com")
+        s.fail("host", 'is required when transport = "smtp"; name your mail server, e.g. smtp.example.com')
     security = s.choice("security", "starttls", ("starttls", "tls", "none"))
     allow_insecure = s.flag("allow_insecure", False)
     local = host in ("localhost", "127.0.0.1", "::1")
     if transport == "smtp" and security == "none" and not allow_insecure and not local:
         s.fail(
             "security",
-            "\"none\" sends mail unencrypted and is allowed only for a server on localhost; "
-            "use \"starttls\" or \"tls\", or set allow_insecure = true if you really mean it",
+            '"none" sends mail unencrypted and is allowed only for a server on localhost; '
+            'use "starttls" or "tls", or set allow_insecure = true if you really mean it',
         )
     default_port = {"starttls": 587, "tls": 465, "none": 25}[security]
     ca_file = s.text("ca_file")

@@ -9,8 +9,19 @@ from dataclasses import dataclass
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MONTHS = tuple(name.lower() for name in calendar.month_name[1:])
-_ORDINALS = {"1st": 1, "first": 1, "2nd": 2, "second": 2, "3rd": 3, "third": 3, "4th": 4, "fourth": 4,
-             "5th": 5, "fifth": 5, "last": -1}
+_ORDINALS = {
+    "1st": 1,
+    "first": 1,
+    "2nd": 2,
+    "second": 2,
+    "3rd": 3,
+    "third": 3,
+    "4th": 4,
+    "fourth": 4,
+    "5th": 5,
+    "fifth": 5,
+    "last": -1,
+}
 _RULE = re.compile(r"^\s*(\w+)\s+(\w+)\s+(?:of|in)\s+(\w+)\s*$", re.IGNORECASE)
 
 
@@ -45,7 +56,7 @@ class WeekdayRule:
         return self.month == 12 and any(day in self.possible_days() for day in (24, 25, 26))
 
     def __str__(self) -> str:
-        nth = "last" if self.nth == -1 else f"{self.nth}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(self.nth, 'th')}"
+        nth = "last" if self.nth == -1 else f"{self.nth}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(self.nth, 'th') }"
         return f"{nth} {WEEKDAYS[self.weekday].title()} of {MONTHS[self.month - 1].title()}"
 
 

@@ -57,6 +57,7 @@ def _create_outbox(conn: Connection) -> None:
     Index("ix_outbox_state_due", table.c.state, table.c.due_date)
     meta.create_all(conn, tables=[table])
 
+
 # (version, name, upgrade from the previous version); version 1 is the initial schema.
 MIGRATIONS: list[Migration] = [
     (1, "initial: customers, contact events", None),
@@ -69,14 +70,18 @@ def current_version(conn: Connection) -> int | None:
     """Return the schema version, or None for an empty database."""
     if not inspect(conn).has_table("schema_migrations"):
         return None
-    version = conn.execute(select(schema.schema_migrations.c.version).order_by(
-        schema.schema_migrations.c.version.desc()).limit(1)).scalar()
+    version = conn.execute(
+        select(schema.schema_migrations.c.version).order_by(schema.schema_migrations.c.version.desc()).limit(1)
+    ).scalar()
     return int(version) if version is not None else None
 
 
 def _record(conn: Connection, version: int, name: str) -> None:
-    conn.execute(schema.schema_migrations.insert().values(
-        version=version, name=name, applied_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
+    conn.execute(
+        schema.schema_migrations.insert().values(
+            version=version, name=name, applied_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        )
+    )
 
 
 def migrate(engine: Engine) -> int:

@@ -1,0 +1,286 @@
+"""Operations on one customer or all of them: list, show, edit, log a contact, opt out, export, forget.
+
+Every function takes the open Store, and ``today`` or ``now`` when it needs them:
+the library never reads the clock.  Times of contact events are office-local;
+``now`` (when a row was written) is UTC, as the store keeps it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, fields
+from typing import Any
+
+from cardsender import __version__
+from cardsender.errors import InputError
+from cardsender.fields import FIELDS, canonical_header, parse_customer_fields, parse_text
+from cardsender.records import EVENT_KINDS, OPT_FLAGS, ContactEvent, Customer
+from cardsender.store import Store
+from cardsender.store import customers as queries
+
+# Fields that ``edit`` may change; the id links a customer to the import file and stays.
+EDITABLE_FIELDS = tuple(name for name in FIELDS if name != "id")
+_EVENT_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}))?$")
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerSummary:
+    """A customer with their last contact (the latest event that reached them) as of a day."""
+
+    customer: Customer
+    last_contact: dt.date | None
+    days_since: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerDetail:
+    """A customer, their last contact and their whole contact history, oldest first."""
+
+    summary: CustomerSummary
+    history: tuple[ContactEvent, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EditResult:
+    """A customer after an edit, and the fields whose value changed."""
+
+    customer: Customer
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedContact:
+    """A contact event recorded from the command line; ``added`` is False when it was already there."""
+
+    customer: Customer
+    event: ContactEvent
+    added: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OptResult:
+    """A customer after opting out or in, and the flags that changed."""
+
+    customer: Customer
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetResult:
+    """A deleted customer and the number of contact events deleted with them."""
+
+    customer: Customer
+    events_removed: int
+
+
+def summarize(customer: Customer, last_touch: dt.datetime | None, today: dt.date) -> CustomerSummary:
+    """Return a customer's summary from the time of their last touch."""
+    if last_touch is None:
+        return CustomerSummary(customer, None, None)
+    last = last_touch.date()
+    return CustomerSummary(customer, last, (today - last).days)
+
+
+def list_customers(store: Store, today: dt.date) -> list[CustomerSummary]:
+    """Return every customer, ordered by name, with their last contact as of ``today``."""
+    with store.begin() as conn:
+        return [summarize(c, last, today) for c, last in queries.iter_customers_with_last_touch(conn)]
+
+
+def show_customer(store: Store, customer_id: str, today: dt.date) -> CustomerDetail:
+    """Return one customer with their last contact and history, or raise NotFoundError."""
+    with store.begin() as conn:
+        customer = queries.get_customer(conn, customer_id)
+        history = tuple(queries.events_of(conn, customer_id))
+    touches = [event.occurred_at for event in history if event.is_touch]
+    return CustomerDetail(summarize(customer, max(touches, default=None), today), history)
+
+
+def parse_assignments(assignments: Iterable[str]) -> dict[str, str]:
+    """Parse ``FIELD=VALUE`` texts into canonical field names and raw values."""
+    raw: dict[str, str] = {}
+    for text in assignments:
+        name, equals, value = text.partition("=")
+        if not equals:
+            raise InputError(f"'{text}' is not FIELD=VALUE; write for example --set email=ana@example.com")
+        field = canonical_header(name)
+        if field == "id":
+            raise InputError(
+                "the id cannot be changed: it is how import files and the contact history find the customer; "
+                "change the other fields"
+            )
+        if field is None:
+            raise InputError(f"'{name.strip()}' is not a customer field; fields are: {', '.join(EDITABLE_FIELDS)}")
+        if field in raw:
+            raise InputError(f"{field} is set twice; give each field once")
+        raw[field] = value
+    if not raw:
+        raise InputError("nothing to change; give at least one --set FIELD=VALUE")
+    return raw
+
+
+def edit_customer(
+    store: Store, customer_id: str, assignments: Iterable[str], *, now: dt.datetime, date_format: str | None = None
+) -> EditResult:
+    """Change fields of one customer, validated exactly as an import row is."""
+    values = parse_customer_fields(parse_assignments(assignments), date_format)
+    if "channel" in values and values["channel"] is None:
+        raise InputError("channel cannot be empty; use email, post or both")
+    if problem := queries.overlong_column(queries.columns_from_fields(values)):
+        raise InputError(problem)
+    with store.begin() as conn:
+        before = queries.get_customer(conn, customer_id)
+        queries.update_customer(conn, customer_id, values, now)
+        after = queries.get_customer(conn, customer_id)
+    return EditResult(after, _changed_fields(before, after, values))
+
+
+def _changed_fields(before: Customer, after: Customer, names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(name for name in names if getattr(before, name) != getattr(after, name))
+
+
+def parse_event_time(text: str) -> dt.datetime:
+    """Parse ``YYYY-MM-DD`` (midnight) or ``YYYY-MM-DDTHH:MM`` as an office-local time."""
+    match = _EVENT_TIME.match(text.strip())
+    try:
+        if match is None:
+            raise ValueError
+        day, time = match.groups()
+        return dt.datetime.fromisoformat(f"{day}T{time or '00:00'}")
+    except ValueError:
+        raise InputError(f"'{text}' is not a date or time; write YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
+
+
+def log_contact(
+    store: Store,
+    customer_id: str,
+    kind: str,
+    *,
+    occurred_at: dt.datetime,
+    office_now: dt.datetime,
+    now: dt.datetime,
+    summary: str = "",
+) -> LoggedContact:
+    """Record a contact made outside cardsender (source ``cli``); a future time is refused."""
+    if kind not in EVENT_KINDS:
+        raise InputError(f"'{kind}' is not a kind of contact; use one of: {', '.join(EVENT_KINDS)}")
+    if occurred_at > office_now:
+        raise InputError(
+            f"{_format_time(occurred_at)} is in the future (it is {_format_time(office_now)} at the office); "
+            "log a contact once it has happened"
+        )
+    event = ContactEvent(customer_id, occurred_at, kind, parse_text(summary, "note"), source="cli")
+    with store.begin() as conn:
+        customer = queries.get_customer(conn, customer_id)
+        added = queries.add_event(conn, queries.find_internal_id(conn, customer_id), event, now)
+    return LoggedContact(customer, event, added)
+
+
+def _format_time(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def set_opt_outs(
+    store: Store, customer_id: str, flags: Collection[str], *, opted_out: bool, now: dt.datetime
+) -> OptResult:
+    """Set (opt out) or clear (opt in) flags among no_email, no_post, no_humor and do_not_contact."""
+    if not flags:
+        raise InputError(f"name at least one flag to change: {', '.join(OPT_FLAGS)}")
+    unknown = sorted(set(flags) - set(OPT_FLAGS))
+    if unknown:
+        raise InputError(f"'{unknown[0]}' is not an opt-out flag; use one of: {', '.join(OPT_FLAGS)}")
+    ordered = [flag for flag in OPT_FLAGS if flag in flags]
+    with store.begin() as conn:
+        before = queries.get_customer(conn, customer_id)
+        queries.update_customer(conn, customer_id, dict.fromkeys(ordered, opted_out), now)
+        after = queries.get_customer(conn, customer_id)
+    return OptResult(after, _changed_fields(before, after, ordered))
+
+
+def opted_out_of(customer: Customer) -> tuple[str, ...]:
+    """Return the opt-out flags that are set on a customer."""
+    return tuple(flag for flag in OPT_FLAGS if getattr(customer, flag))
+
+
+def forget_customer(store: Store, customer_id: str) -> ForgetResult:
+    """Delete a customer and their whole contact history."""
+    with store.begin() as conn:
+        customer = queries.get_customer(conn, customer_id)
+        removed = queries.delete_customer(conn, customer_id)
+    return ForgetResult(customer, removed)
+
+
+def _iso(value: dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _utc_iso(value: dt.datetime | None) -> str | None:
+    return f"{value.isoformat()}Z" if value is not None else None
+
+
+def customer_to_json(customer: Customer) -> dict[str, Any]:
+    """Return every field of a customer as JSON values: ISO dates, the birthday as ``--MM-DD`` without a year."""
+    data: dict[str, Any] = {}
+    for item in fields(Customer):
+        value = getattr(customer, item.name)
+        if item.name == "birthday":
+            value = str(value) if value is not None else None
+        elif isinstance(value, dt.date):
+            value = value.isoformat()
+        data[item.name] = value
+    return data
+
+
+def summary_to_json(summary: CustomerSummary) -> dict[str, Any]:
+    """Return the ``customers list --json`` form of a customer."""
+    customer = summary.customer
+    return {
+        "id": customer.id,
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "email": customer.email,
+        "channel": customer.channel,
+        "owner": customer.owner,
+        "birthday": str(customer.birthday) if customer.birthday else None,
+        "do_not_contact": customer.do_not_contact,
+        "last_contact": _iso(summary.last_contact),
+        "days_since_contact": summary.days_since,
+    }
+
+
+def event_to_json(event: ContactEvent) -> dict[str, Any]:
+    """Return a contact event as JSON values; the time is office-local."""
+    return {
+        "occurred_at": event.occurred_at.isoformat(),
+        "kind": event.kind,
+        "summary": event.summary,
+        "source": event.source,
+    }
+
+
+def detail_to_json(detail: CustomerDetail) -> dict[str, Any]:
+    """Return the ``customers show --json`` form: every field, the last contact and the history."""
+    return customer_to_json(detail.summary.customer) | {
+        "last_contact": _iso(detail.summary.last_contact),
+        "days_since_contact": detail.summary.days_since,
+        "history": [event_to_json(event) for event in detail.history],
+    }
+
+
+def export_customer(store: Store, customer_id: str) -> dict[str, Any]:
+    """Return everything stored about a customer as JSON values (for a data access request)."""
+    with store.begin() as conn:
+        row = queries.customer_row(conn, customer_id)
+        events = queries.event_rows_of(conn, customer_id)
+    return {
+        "exported_by": f"cardsender {__version__}",
+        "customer": customer_to_json(queries.customer_from_row(row))
+        | {"created_at": _utc_iso(row["created_at"]), "updated_at": _utc_iso(row["updated_at"])},
+        "contact_history": [
+            event_to_json(ContactEvent(customer_id, e["occurred_at"], e["kind"], e["summary"], e["source"]))
+            | {"recorded_at": _utc_iso(e["created_at"])}
+            for e in events
+        ],
+    }

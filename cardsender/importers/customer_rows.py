@@ -1,0 +1,81 @@
+"""Save parsed customers in batches, shared by the CSV and vCard importers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection
+
+from cardsender.errors import InputError
+from cardsender.fields import default_channel
+from cardsender.store.customers import (
+    columns_from_fields,
+    customer_id_map,
+    length_limits,
+    overlong_column,
+    upsert_customers,
+)
+
+BATCH_ROWS = 5000
+
+
+class CustomerWriter:
+    """Upsert customers by id in batches of ``BATCH_ROWS``, counting new and changed ones.
+
+    Only the fields given for a row are written, so a column missing from the
+    file leaves stored values alone.  An id given twice in one file is refused
+    the second time: two rows claiming one id are usually two people, and
+    letting the later silently win would lose one of them.
+    """
+
+    def __init__(self, conn: Connection, *, today: dt.date, now: dt.datetime) -> None:
+        self.conn = conn
+        self.stamps = {"added_on": today, "created_at": now, "updated_at": now}
+        self.known = customer_id_map(conn)
+        self.seen: dict[str, int] = {}
+        self.pending: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        self.limits: dict[tuple[str, ...], list[tuple[str, int]]] = {}
+        self.added = 0
+        self.updated = 0
+
+    def add(self, line: int, values: dict[str, Any]) -> None:
+        """Queue one customer's parsed fields, or raise InputError saying why the row is refused."""
+        external_id: str = values["id"]
+        first = self.seen.get(external_id)
+        if first is not None:
+            raise InputError(
+                f"id '{external_id}' is already used on line {first}; give each customer one row "
+                f"(line {first} was imported)"
+            )
+        existing = external_id in self.known
+        if values.get("channel") is None:
+            # A new customer always gets a channel; a known one only when the row says how to reach them.
+            if not existing or "email" in values or "street" in values:
+                values["channel"] = default_channel(values)
+            else:
+                values.pop("channel", None)
+        row = columns_from_fields(values)
+        key = tuple(row)
+        limits = self.limits.get(key)
+        if limits is None:
+            limits = self.limits[key] = length_limits(key)
+        if problem := overlong_column(row, limits):
+            raise InputError(problem)
+        row |= self.stamps
+        self.seen[external_id] = line
+        if existing:
+            self.updated += 1
+        else:
+            self.added += 1
+        batch = self.pending.setdefault(key, [])
+        batch.append(row)
+        if len(batch) >= BATCH_ROWS:
+            upsert_customers(self.conn, batch)
+            del self.pending[key]
+
+    def flush(self) -> None:
+        """Write every queued row."""
+        for batch in self.pending.values():
+            upsert_customers(self.conn, batch)
+        self.pending.clear()

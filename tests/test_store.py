@@ -1,0 +1,115 @@
+"""The database: creation, migrations, refusal of newer schemas, SQLite settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from cardsender.errors import StoreError
+from cardsender.store import Store, schema
+from cardsender.store.customers import get_customer, insert_customer
+from cardsender.store.migrations import LATEST, MIGRATIONS
+
+V1_DUMP = Path(__file__).parent / "data" / "schema_v1.sqlite.sql"
+NOW = dt.datetime(2026, 11, 22, 14, 0)
+
+
+def url(path: Path) -> str:
+    """Return the SQLAlchemy URL of a SQLite file."""
+    return f"sqlite:///{path}"
+
+
+def expected_tables() -> dict[str, list[tuple[str, bool, bool]]]:
+    """Return each table of schema.py as (column, nullable, primary key) in order."""
+    return {
+        name: [(c.name, bool(c.nullable), bool(c.primary_key)) for c in table.columns]
+        for name, table in schema.metadata.tables.items()
+    }
+
+
+def actual_tables(store: Store) -> dict[str, list[tuple[str, bool, bool]]]:
+    """Return each table of the database as (column, nullable, primary key) in order."""
+    inspector = inspect(store.engine)
+    return {
+        name: [(c["name"], bool(c["nullable"]), bool(c.get("primary_key"))) for c in inspector.get_columns(name)]
+        for name in inspector.get_table_names()
+    }
+
+
+def migration_versions(store: Store) -> list[int]:
+    """Return the recorded schema versions, in order."""
+    with store.begin() as conn:
+        query = select(schema.schema_migrations.c.version).order_by(schema.schema_migrations.c.version)
+        return [int(v) for v in conn.execute(query).scalars()]
+
+
+def test_fresh_database_has_exactly_the_schema(tmp_path: Path) -> None:
+    """A new database has the tables and columns of schema.py, and records every migration."""
+    with Store.open(url(tmp_path / "new.db")) as store:
+        assert actual_tables(store) == expected_tables()
+        assert migration_versions(store) == [number for number, _, _ in MIGRATIONS]
+
+
+def test_version_1_database_is_migrated_to_the_schema(tmp_path: Path) -> None:
+    """A database made by the first release is brought forward to exactly the tables of schema.py."""
+    path = tmp_path / "old.db"
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript(V1_DUMP.read_text(encoding="utf-8"))
+    with Store.open(url(path)) as store:
+        assert actual_tables(store) == expected_tables()
+        assert migration_versions(store) == list(range(1, LATEST + 1))
+
+
+def test_opening_twice_keeps_data_and_migrates_nothing(tmp_path: Path) -> None:
+    """Opening an up-to-date database again changes nothing and keeps its rows."""
+    values: dict[str, Any] = {"id": "C1", "first_name": "Ana", "channel": "email"}
+    with Store.open(url(tmp_path / "c.db")) as store, store.begin() as conn:
+        insert_customer(conn, values, NOW.date(), NOW)
+    with Store.open(url(tmp_path / "c.db")) as store:
+        assert migration_versions(store) == list(range(1, LATEST + 1))
+        with store.begin() as conn:
+            assert get_customer(conn, "C1").first_name == "Ana"
+
+
+def test_newer_database_is_refused(tmp_path: Path) -> None:
+    """A database from a newer cardsender is refused with a message saying to upgrade."""
+    path = tmp_path / "future.db"
+    with Store.open(url(path)) as store, store.begin() as conn:
+        conn.execute(schema.schema_migrations.insert().values(version=LATEST + 1, name="future", applied_at=NOW))
+    with pytest.raises(StoreError) as caught:
+        Store.open(url(path))
+    assert str(caught.value) == (
+        f"the database is at schema version {LATEST + 1}, newer than this cardsender knows ({LATEST}); "
+        "upgrade cardsender (pip install --upgrade cardsender)"
+    )
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    """SQLite connections use write-ahead logging, enforce foreign keys and wait when busy."""
+    with Store.open(url(tmp_path / "w.db")) as store, store.begin() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 10000
+
+
+def test_missing_folder_is_created(tmp_path: Path) -> None:
+    """The folder of a SQLite file is created when missing."""
+    with Store.open(url(tmp_path / "a" / "b" / "cards.db")):
+        pass
+    assert (tmp_path / "a" / "b" / "cards.db").is_file()
+
+
+def test_unusable_url_is_refused() -> None:
+    """A URL SQLAlchemy cannot use is refused with a pointer to [database] url."""
+    with pytest.raises(StoreError) as caught:
+        Store.open("nosuchdb://x/y")
+    assert str(caught.value) == (
+        "database url 'nosuchdb://x/y' cannot be used: Can't load plugin: sqlalchemy.dialects:nosuchdb; "
+        "check [database] url"
+    )
