@@ -17,8 +17,10 @@ from cardsender.config import Config
 from cardsender.planner import (
     TOUCH_STATES,
     CustomerFacts,
+    DueFilter,
     Touch,
     clock_start,
+    due_filter,
     last_touch,
     plan_customer,
     simulate,
@@ -33,20 +35,20 @@ def _sort_key(touch: Touch) -> tuple[dt.date, str, str, str]:
     return (touch.due_date, touch.customer_id, touch.occasion, touch.channel)
 
 
-def load_all_facts(store: Store, config: Config, today: dt.date) -> list[CustomerFacts]:
-    """Read every customer's planning facts as of today."""
+def load_all_facts(store: Store, config: Config, today: dt.date, only: DueFilter | None = None) -> list[CustomerFacts]:
+    """Read every customer's planning facts as of today (with ``only``, those who may have a card due)."""
     with store.begin() as conn:
-        return list(load_facts(conn, config, today))
+        return list(load_facts(conn, config, today, only))
 
 
-def plan_touches(
-    store: Store, config: Config, first: dt.date, days: int = 1, *, explain: bool = False
-) -> list[Touch]:
+def plan_touches(store: Store, config: Config, first: dt.date, days: int = 1, *, explain: bool = False) -> list[Touch]:
     """Return the touches due from ``first`` for ``days`` days, each as if sent on its due date.
 
     With ``explain``, suppressed and missed touches are included, with their reasons.
     """
-    facts = load_all_facts(store, config, first)
+    # One day's plan only needs the customers who can have a card due that day.
+    only = due_filter(first, config) if days == 1 and not explain else None
+    facts = load_all_facts(store, config, first, only)
     return plan_from_facts(facts, config, first, days, explain=explain)
 
 

@@ -22,12 +22,13 @@ DAY = dt.timedelta(days=1)
 
 def birthday_in(birthday: Birthday, year: int, feb29: str = "feb28") -> dt.date:
     """Return the day a birthday is celebrated in a year; Feb 29 moves to Feb 28 or Mar 1 in other years."""
-    if birthday.month == 2 and birthday.day == 29 and not _is_leap(year):
+    if birthday.month == 2 and birthday.day == 29 and not is_leap(year):
         return dt.date(year, 3, 1) if feb29 == "mar1" else dt.date(year, 2, 28)
     return dt.date(year, birthday.month, birthday.day)
 
 
-def _is_leap(year: int) -> bool:
+def is_leap(year: int) -> bool:
+    """Return whether a year has a February 29."""
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 

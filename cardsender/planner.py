@@ -20,6 +20,7 @@ from typing import Any
 from cardsender import occasions
 from cardsender.config import Config
 from cardsender.records import Birthday, Card
+from cardsender.rules import WeekdayRule
 
 DAY = dt.timedelta(days=1)
 # How far ahead dated occasions are looked at: beyond the next check-in and its min gap.
@@ -180,9 +181,7 @@ def plan_customer(facts: CustomerFacts, today: dt.date, config: Config) -> Sched
     live: list[tuple[_Candidate, list[str]]] = []
     for candidate in _dated_candidates(facts, today, config):
         unit = (candidate.occasion, candidate.day)
-        if facts.do_not_contact or not facts.channels or (
-            candidate.occasion == "april_fools" and facts.no_humor
-        ):
+        if facts.do_not_contact or not facts.channels or (candidate.occasion == "april_fools" and facts.no_humor):
             why = _blocked_reason(facts)
             for channel in facts.channels or preferred:
                 _add_if_near(schedule.suppressed, facts, candidate, channel, today, config, why)
@@ -322,9 +321,7 @@ def _purchase_clusters(purchases: Iterable[Purchase], coalesce_days: int) -> lis
     return clusters
 
 
-def _check_ins(
-    facts: CustomerFacts, today: dt.date, config: Config, surviving: list[dt.date]
-) -> Iterator[_Candidate]:
+def _check_ins(facts: CustomerFacts, today: dt.date, config: Config, surviving: list[dt.date]) -> Iterator[_Candidate]:
     """Yield the check-ins that keep the gap between touches within max_gap_days, up to the first future one."""
     kit = config.keep_in_touch
     min_gap = config.occasions.min_gap_days
@@ -358,19 +355,82 @@ def _check_ins(
             day = nxt - dt.timedelta(days=min_gap)  # the min gap never drops a needed check-in
         if occasions.in_quiet_window(day, *quiet):
             day = occasions.before_quiet_window(day, quiet[0])
-        reuse = [d for d in pending if cur < d <= limit]
+        # A check-in already waiting in the outbox is the one for this gap, however late it is.
+        reuse = [d for d in pending if d > cur]
         if reuse:
             day = reuse[0]
         day = max(day, cur + DAY)
-        if day < today or day in failed:
-            # Overdue (or the card for that day failed): as soon as possible, even in the quiet window.
-            day = today if "email" in facts.channels else today + dt.timedelta(days=config.print.postal_lead_days)
+        if day < today:
+            # Overdue: as soon as possible, even in the quiet window, but after the last touch.
+            soonest = today if "email" in facts.channels else today + dt.timedelta(days=config.print.postal_lead_days)
+            day = max(soonest, cur + DAY)
             why = f"overdue: {(today - cur).days} days since the last contact on {cur.isoformat()}"
+        if day in failed:
+            # That day's card is closed in the outbox; the next day takes its place.
+            why = f"replaces the check-in for {day.isoformat()}, which failed"
+            while day in failed:
+                day += DAY
         yield _Candidate("check_in", day, why)
         cur = day
         first_gap = False
         if day > today:
             return
+
+
+@dataclass(frozen=True, slots=True)
+class DueFilter:
+    """Which customers can have a card due on one day; the others need not be planned that day.
+
+    A customer can only have something due if a check-in may be near (their clock
+    started long enough ago), a birthday is near, a shared occasion (Thanksgiving,
+    April 1) is near, or they have recent purchases or cards in the outbox.  The
+    store uses this to read only those customers; a test checks that planning the
+    rest would have given nothing.
+    """
+
+    everyone: bool
+    clock_started_by: dt.date
+    birthdays: frozenset[tuple[int, int]]
+
+
+def due_filter(today: dt.date, config: Config) -> DueFilter:
+    """Return the filter of customers who may have a card due today."""
+    occ, kit, lead = config.occasions, config.keep_in_touch, config.print.postal_lead_days
+    # Occasion dates that can be due today: email on the day, post up to lead + a weekend ahead,
+    # and anything within grace behind.
+    near = [today + dt.timedelta(days=n) for n in range(-occ.grace_days, lead + occ.grace_days + 4)]
+    everyone = False
+    for day in near:
+        if occ.april_fools.enabled and (day.month, day.day) == (4, 1):
+            everyone = True
+        if occ.thanksgiving.enabled:
+            rules = [*occasions.BUILTIN_THANKSGIVING.values(), *occ.thanksgiving.rules.values()]
+            everyone = everyone or any(_rule_date_is(rule, day) for rule in rules)
+    birthdays = {(day.month, day.day) for day in near}
+    feb29_on = (3, 1) if occ.birthday.feb29 == "mar1" else (2, 28)
+    if any(not occasions.is_leap(day.year) and (day.month, day.day) == feb29_on for day in near):
+        birthdays.add((2, 29))
+    # The earliest day after the clock starts that a check-in can be due.
+    gap = kit.max_gap_days
+    earliest = min(FIRST_CHECK_IN_DAYS[0], gap - kit.check_in_lead_days, gap - occ.min_gap_days)
+    quiet_start = dt.date(today.year, *occ.quiet_start)
+    if quiet_start < today:
+        quiet_start = dt.date(today.year + 1, *occ.quiet_start)
+    if (quiet_start - today).days <= lead + 5:
+        # A check-in pulled out of the quiet window can be due up to the window's length earlier.
+        window = (dt.date(quiet_start.year + (occ.quiet_end < occ.quiet_start), *occ.quiet_end) - quiet_start).days
+        earliest -= window + 3
+    earliest -= lead + 3  # mailed ahead, on the business day before a weekend
+    return DueFilter(everyone, today - dt.timedelta(days=max(earliest, 0)), frozenset(birthdays))
+
+
+def _rule_date_is(rule: WeekdayRule, day: dt.date) -> bool:
+    if day.month != rule.month:
+        return False
+    try:
+        return rule.date_in(day.year) == day
+    except ValueError:
+        return False
 
 
 def plan_day(facts: Iterable[CustomerFacts], today: dt.date, config: Config) -> list[Schedule]:

@@ -250,6 +250,17 @@ def test_overdue_check_in_is_sent_at_once_even_in_the_quiet_window() -> None:
     assert touch.reason == "overdue: 80 days since the last contact on 2026-10-05"
 
 
+def test_a_failed_check_in_is_replaced_on_the_next_day() -> None:
+    """A check-in whose card failed is planned again for the next day whose card has not failed."""
+    failed = (Card("c1", "check_in", d(2026, 6, 3), "email", "failed"),
+              Card("c1", "check_in", d(2026, 6, 4), "email", "failed"))  # fmt: skip
+    f = facts(last_event_touch=d(2026, 4, 1), cards=failed, no_humor=True)
+    for today in (d(2026, 4, 1), d(2026, 6, 3)):
+        (touch,) = plan_customer(f, today, config()).scheduled
+        assert (touch.occasion, touch.occasion_date, touch.due_date) == ("check_in", d(2026, 6, 5), d(2026, 6, 5))
+        assert touch.reason == "replaces the check-in for 2026-06-03, which failed"
+
+
 def test_first_check_ins_of_a_fresh_import_are_spread() -> None:
     """Customers with no history get their first check-in between days 49 and 63, spread out."""
     added = d(2026, 5, 1)  # no April Fool's or Thanksgiving within 70 days

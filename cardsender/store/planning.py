@@ -6,10 +6,17 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from cardsender.config import Config
-from cardsender.planner import HORIZON_DAYS, MISSED_LOOKBACK_DAYS, CustomerFacts, Purchase, usable_channels
+from cardsender.planner import (
+    MISSED_LOOKBACK_DAYS,
+    OPEN_STATES,
+    CustomerFacts,
+    DueFilter,
+    Purchase,
+    usable_channels,
+)
 from cardsender.records import TOUCH_KINDS, Birthday, Card
 from cardsender.store.dialect import insert_or_ignore
 from cardsender.store.schema import contact_events, customers, outbox
@@ -21,26 +28,46 @@ def _midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time())
 
 
-def load_facts(conn: Connection, config: Config, today: dt.date) -> Iterator[CustomerFacts]:
-    """Yield every customer's planning facts as of ``today``; history after today is ignored."""
+def load_facts(
+    conn: Connection, config: Config, today: dt.date, only: DueFilter | None = None
+) -> Iterator[CustomerFacts]:
+    """Yield every customer's planning facts as of ``today``; history after today is ignored.
+
+    With ``only``, customers who cannot have a card due today are left out, along
+    with those who have recent purchases or outbox cards kept in.
+    """
     end = _midnight(today + DAY)
-    window = config.occasions.grace_days + MISSED_LOOKBACK_DAYS + config.keep_in_touch.max_gap_days + HORIZON_DAYS
-    since = today - dt.timedelta(days=window)
+    occ = config.occasions
+    reported = occ.grace_days + MISSED_LOOKBACK_DAYS  # how far back the planner looks at occasions
+    # Purchases old enough that their thank-you is past even the missed report do not matter.
+    purchases_since = today - dt.timedelta(days=reported + occ.thank_you.coalesce_days + occ.thank_you.delay_days)
+    # Cards matter for collisions, keys already used and the 70-day walk back to the last touch.
+    cards_since = today - dt.timedelta(days=reported + occ.min_gap_days + config.keep_in_touch.max_gap_days)
 
     purchases: dict[int, list[Purchase]] = defaultdict(list)
     recent = select(contact_events.c.customer_id, contact_events.c.occurred_at, contact_events.c.summary).where(
         contact_events.c.kind == "purchase",
-        contact_events.c.occurred_at >= _midnight(since),
+        contact_events.c.occurred_at >= _midnight(purchases_since),
         contact_events.c.occurred_at < end,
     )
     for customer_id, occurred_at, summary in conn.execute(recent):
         purchases[customer_id].append(Purchase(occurred_at.date(), summary))
 
     cards: dict[int, list[Card]] = defaultdict(list)
-    rows = select(
-        outbox.c.customer_id, customers.c.external_id, outbox.c.occasion, outbox.c.occasion_date,
-        outbox.c.channel, outbox.c.state,
-    ).join(customers, customers.c.id == outbox.c.customer_id).where(outbox.c.occasion_date >= since)  # fmt: skip
+    # Check-ins waiting to go out never expire, so an open one is read however old it is.
+    open_check_in = and_(outbox.c.occasion == "check_in", outbox.c.state.in_(OPEN_STATES))
+    rows = (
+        select(
+            outbox.c.customer_id,
+            customers.c.external_id,
+            outbox.c.occasion,
+            outbox.c.occasion_date,
+            outbox.c.channel,
+            outbox.c.state,
+        )
+        .join(customers, customers.c.id == outbox.c.customer_id)
+        .where(or_(outbox.c.occasion_date >= cards_since, open_check_in))
+    )
     for customer_id, external_id, occasion, occasion_date, channel, state in conn.execute(rows):
         cards[customer_id].append(Card(external_id, occasion, occasion_date, channel, state))
 
@@ -56,23 +83,37 @@ def load_facts(conn: Connection, config: Config, today: dt.date) -> Iterator[Cus
         c.country, c.channel, c.email, c.street, c.city, c.postal_code, c.no_email, c.no_post, c.no_humor,
         c.do_not_contact, c.added_on, last.c.last_touch,
     ).outerjoin(last, last.c.customer_id == c.id)  # fmt: skip
-    for row in conn.execute(query):
-        birthday = Birthday(row.birth_month, row.birth_day, row.birth_year) if row.birth_month else None
-        has_address = bool(row.street and (row.city or row.postal_code))
+    if only is not None and not only.everyone:
+        birthday_pairs = [and_(c.birth_month == m, c.birth_day == d) for m, d in sorted(only.birthdays)]
+        query = query.where(
+            or_(
+                last.c.last_touch < _midnight(only.clock_started_by + DAY),
+                and_(last.c.last_touch.is_(None), c.added_on <= only.clock_started_by),
+                *birthday_pairs,
+                c.id.in_(recent.with_only_columns(contact_events.c.customer_id)),
+                c.id.in_(rows.with_only_columns(outbox.c.customer_id)),
+            )
+        )
+    # Unpacking plain tuples: attribute access on 100,000 rows costs more than the query.
+    for (
+        row_id, external_id, first_name, last_name, owner, birth_year, birth_month, birth_day, country,
+        channel, email, street, city, postal_code, no_email, no_post, no_humor, do_not_contact, added_on,
+        last_touch,
+    ) in conn.execute(query).all():  # fmt: skip
         yield CustomerFacts(
-            customer_id=row.external_id,
-            added_on=row.added_on,
-            name=" ".join(part for part in (row.first_name, row.last_name) if part) or row.external_id,
-            owner=row.owner,
-            birthday=birthday,
-            country=row.country,
-            preferred_channel=row.channel,
-            channels=usable_channels(row.channel, row.email, has_address, row.no_email, row.no_post),
-            no_humor=row.no_humor,
-            do_not_contact=row.do_not_contact,
-            last_event_touch=row.last_touch.date() if row.last_touch else None,
-            purchases=tuple(purchases.get(row.id, ())),
-            cards=tuple(cards.get(row.id, ())),
+            customer_id=external_id,
+            added_on=added_on,
+            name=f"{first_name} {last_name}".strip() or external_id,
+            owner=owner,
+            birthday=Birthday(birth_month, birth_day, birth_year) if birth_month else None,
+            country=country,
+            preferred_channel=channel,
+            channels=usable_channels(channel, email, bool(street and (city or postal_code)), no_email, no_post),
+            no_humor=no_humor,
+            do_not_contact=do_not_contact,
+            last_event_touch=last_touch.date() if last_touch else None,
+            purchases=tuple(purchases.get(row_id, ())),
+            cards=tuple(cards.get(row_id, ())),
         )
 
 
