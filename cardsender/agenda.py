@@ -236,6 +236,11 @@ class CoverageReport:
         """Return the share of contactable customers touched within the limit."""
         return self.touched_within_limit / self.contactable if self.contactable else 1.0
 
+    @property
+    def coverage_percent(self) -> int:
+        """Return the coverage as a whole percentage, rounded down: 99.6% must not read as a kept promise."""
+        return self.touched_within_limit * 100 // self.contactable if self.contactable else 100
+
     def to_json(self) -> dict[str, Any]:
         """Return the JSON form used by ``report --json``."""
         return {

@@ -12,13 +12,15 @@ from typing import Any, NoReturn
 
 import click
 
-from cardsender import __version__, clock, customers, importers, workspace
+from cardsender import __version__, agenda, clock, customers, importers, workspace
 from cardsender.config import DATE_FORMATS, Config, load_config
 from cardsender.errors import CardsenderError, InputError
-from cardsender.fields import parse_date
+from cardsender.occasions import OCCASIONS
+from cardsender.planner import Touch
 from cardsender.records import EVENT_KINDS, Customer
 from cardsender.store import Store
 from cardsender.table import format_table
+from cardsender.views.labels import occasion_label
 
 
 class AppContext:
@@ -85,10 +87,18 @@ def _store(app: AppContext) -> Store:
     return Store.open(app.config.database.url)
 
 
-def _today(app: AppContext, on: str | None = None) -> dt.date:
+def _parse_day(text: str, option: str) -> dt.date:
+    """Parse a day given on the command line as YYYY-MM-DD."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"{option}: '{text}' is not a date; write YYYY-MM-DD, for example 2026-03-14") from None
+
+
+def _today(app: AppContext, on: str | None = None, option: str = "--on") -> dt.date:
     """Return the day a command works on: ``--on DATE`` when given, else today in the office time zone."""
     if on:
-        return parse_date(on, None, "--on")
+        return _parse_day(on, option)
     return clock.office_today(app.config.office.timezone)
 
 
@@ -124,7 +134,7 @@ def init(directory: Path) -> None:
 
     An existing cardsender.toml is never overwritten: init then changes nothing.
     """
-    made = workspace.init_workspace(directory, clock.local_today())
+    made = workspace.init_workspace(directory, clock.office_today(workspace.example_timezone()))
     config = made.config_path
     run = f"cardsender{_config_option(config)}"
     click.echo(f"Wrote {config} (start_date is today; the database is {workspace.DATABASE_FILENAME} beside it)")
@@ -141,7 +151,7 @@ def init(directory: Path) -> None:
 @click.argument("directory", default="cardsender-demo", type=click.Path(path_type=Path))
 def demo(directory: Path) -> None:
     """Create a demo in a new DIRECTORY (default: cardsender-demo) with sample customers and a year of history."""
-    made = workspace.create_demo(directory, today=clock.local_today(), now=clock.utc_now())
+    made = workspace.create_demo(directory, today=clock.office_today(workspace.example_timezone()), now=clock.utc_now())
     for message in (*made.customers.messages(), *made.history.messages()):
         click.echo(message, err=True)
     run = f"cardsender{_config_option(made.workspace.config_path)}"
@@ -151,8 +161,10 @@ def demo(directory: Path) -> None:
         f"{_plural(made.history.added, 'contact event')} from the past year"
     )
     click.echo("Try:")
-    click.echo(f"  {run} customers list")
+    click.echo(f"  {run} plan --days 7")
+    click.echo(f"  {run} calls")
     click.echo(f"  {run} customers show C001")
+    click.echo(f"  {run} report --pdf report.pdf")
     click.echo(f"Demo ready in {directory}: {_plural(made.customers.added, 'customer')}.")
 
 
@@ -186,6 +198,14 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
             bars[0].update(done - bars[0].pos)
 
         yield update
+
+
+@contextmanager
+def _spinner(label: str) -> Iterator[None]:
+    """Say on a terminal that long work is under way; stay quiet when output is redirected."""
+    if sys.stdout.isatty() and sys.stderr.isatty():
+        click.echo(f"{label}...", err=True)
+    yield
 
 
 def _run_import(
@@ -435,3 +455,166 @@ def forget(ctx: click.Context, customer_id: str, yes: bool) -> None:
                 ctx.exit(1)
         result = customers.forget_customer(store, customer_id)
     click.echo(f"Forgot {_who(result.customer)}: deleted with {_plural(result.events_removed, 'contact event')}.")
+
+
+# Planning: what is due, who to call, what is coming, how well customers are covered.
+
+on_option = click.option("--on", metavar="DATE", help="The day, YYYY-MM-DD (default: today at the office).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+# Ten years is far beyond any useful plan or forecast, and keeps a typo from running for hours.
+MAX_RANGE_DAYS = 3660
+
+
+def _touch_rows(touches: list[Touch], names: dict[str, str], explain: bool) -> str:
+    rows = []
+    for t in touches:
+        who = f"{names.get(t.customer_id, t.customer_id)} ({t.customer_id})"
+        row = [t.due_date.isoformat(), who, occasion_label(t.occasion), t.channel, t.occasion_date.isoformat()]
+        row.append(f"not sent: {t.suppressed_reason}" if t.suppressed_reason else t.reason)
+        rows.append(row)
+    headers = ("Due", "Customer", "Occasion", "Channel", "Arrives", "Why")
+    return format_table(rows, headers) if rows else ""
+
+
+@cli.command("plan")
+@on_option
+@click.option(
+    "--days", type=click.IntRange(1, MAX_RANGE_DAYS), default=1, show_default=True, help="How many days to plan."
+)
+@json_option
+@click.option("--explain", is_flag=True, help="Also list the cards left out (collisions, opt-outs, missed) and why.")
+@click.pass_obj
+def plan(app: AppContext, on: str | None, days: int, as_json: bool, explain: bool) -> None:
+    """List the cards due on a day (or over --days days), each as if the ones before went out on time."""
+    first = _today(app, on)
+    with _store(app) as store:
+        touches = agenda.plan_touches(store, app.config, first, days, explain=explain)
+        names = customers.display_names(store, (t.customer_id for t in touches)) if not as_json else {}
+    if as_json:
+        _print_json([t.to_json() for t in touches])
+        return
+    last = first + dt.timedelta(days=days - 1)
+    span = f"on {first.isoformat()}" if days == 1 else f"from {first.isoformat()} to {last.isoformat()}"
+    planned = [t for t in touches if t.suppressed_reason is None]
+    if touches:
+        click.echo(_touch_rows(touches, names, explain))
+    by_channel = ", ".join(
+        f"{sum(1 for t in planned if t.channel == channel)} by {channel}" for channel in ("email", "post")
+    )
+    left_out = len(touches) - len(planned)
+    tail = f"; {left_out} left out" if explain else ""
+    click.echo(f"{_plural(len(planned), 'card')} due {span} ({by_channel}){tail}.")
+
+
+@cli.command("calls")
+@on_option
+@json_option
+@click.pass_obj
+def calls(app: AppContext, on: str | None, as_json: bool) -> None:
+    """List the customers staff should call: untouched for call_after_days (56) or more, by owner."""
+    today = _today(app, on)
+    with _store(app) as store:
+        entries = agenda.call_list(store, app.config, today)
+    if as_json:
+        _print_json([e.to_json() for e in entries])
+        return
+    owners: dict[str, list[agenda.CallEntry]] = {}
+    for entry in entries:
+        owners.setdefault(entry.owner, []).append(entry)
+    for owner, group in owners.items():
+        click.echo(f"{owner or 'No owner'}:")
+        rows = [
+            (
+                f"  {e.name} ({e.customer_id})",
+                e.last_contact.isoformat() if e.last_contact else "never",
+                str(e.days_since_contact),
+                "OVERDUE" if e.overdue else "",
+            )
+            for e in group
+        ]
+        click.echo(format_table(rows, ("  Customer", "Last contact", "Days", ""), align_right={2}))
+    overdue = sum(1 for e in entries if e.overdue)
+    limit = app.config.keep_in_touch.max_gap_days
+    click.echo(
+        f"{_plural(len(entries), 'customer')} to call on {today.isoformat()}, {overdue} overdue (over {limit} days)."
+    )
+
+
+@cli.command("forecast")
+@click.option("--from", "first_text", metavar="DATE", help="First day (default: today at the office).")
+@click.option("--to", "last_text", metavar="DATE", help="Last day (default: a year after the first, less a day).")
+@json_option
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write an HTML page.")
+@click.pass_obj
+def forecast(app: AppContext, first_text: str | None, last_text: str | None, as_json: bool, html_path: Path | None):
+    """Simulate a range of days as if every planned card went out on its due date and nobody called."""
+    first = _today(app, first_text, "--from")
+    last = _parse_day(last_text, "--to") if last_text else first + dt.timedelta(days=364)
+    if last < first:
+        raise InputError(f"--to {last.isoformat()} is before --from {first.isoformat()}; give the earlier day first")
+    if (last - first).days >= MAX_RANGE_DAYS:
+        raise InputError(f"the range is over {MAX_RANGE_DAYS} days; forecast ten years or less at a time")
+    with _store(app) as store, _spinner("Simulating"):
+        result = agenda.forecast(store, app.config, first, last)
+    if html_path is not None:
+        from cardsender.views.forecast_html import write_forecast_html  # only the page needs it
+
+        write_forecast_html(result, html_path, office_name=app.config.office.name)
+    if as_json:
+        _print_json(result.to_json())
+        return
+    summary = result.to_json()["summary"]
+    months = result.cards_per_month()
+    occasions_seen = sorted({name for counts in months.values() for name in counts}, key=lambda o: OCCASIONS.index(o))
+    if months:
+        rows = [
+            (month, *(str(counts.get(o, 0)) for o in occasions_seen), str(sum(counts.values())))
+            for month, counts in months.items()
+        ]
+        headers = ("Month", *(occasion_label(o) for o in occasions_seen), "Total")
+        click.echo(format_table(rows, headers, align_right=set(range(1, len(headers)))))
+    if html_path is not None:
+        click.echo(f"Wrote {html_path}")
+    limit = result.limit_days
+    click.echo(
+        f"Forecast {first.isoformat()} to {last.isoformat()}: {_plural(len(result.touches), 'card')} for "
+        f"{_plural(len(result.contactable), 'contactable customer')}; longest gap {summary['max_gap_days']} days "
+        f"(limit {limit}), {summary['customers_over_limit']} over the limit."
+    )
+
+
+@cli.command("report")
+@on_option
+@json_option
+@click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write a one-page PDF.")
+@click.pass_obj
+def report(app: AppContext, on: str | None, as_json: bool, pdf_path: Path | None) -> None:
+    """Show how well customers are kept in touch: coverage, at risk, overdue, and breaches ahead."""
+    today = _today(app, on)
+    with _store(app) as store, _spinner("Counting"):
+        result = agenda.coverage_report(store, app.config, today)
+    if pdf_path is not None:
+        from cardsender.views.report_pdf import write_report_pdf  # reportlab loads only for the PDF
+
+        write_report_pdf(result, pdf_path, office_name=app.config.office.name, keep_in_touch=app.config.keep_in_touch)
+    if as_json:
+        _print_json(result.to_json())
+        return
+    kit = app.config.keep_in_touch
+    rows = [
+        ("Contactable customers", str(result.contactable)),
+        (f"Touched within {kit.max_gap_days} days", f"{result.touched_within_limit} ({result.coverage_percent}%)"),
+        (f"At risk ({kit.call_after_days} to {kit.max_gap_days} days)", str(len(result.at_risk))),
+        (f"Overdue (over {kit.max_gap_days} days)", str(len(result.overdue))),
+        ("Forecast over the limit, next 14 days", str(len(result.breaches_next_14_days))),
+    ]
+    for label, counts in (("this month", result.cards_this_month), ("this year", result.cards_this_year)):
+        listed = ", ".join(f"{n} {occasion_label(o).lower()}" for o, n in sorted(counts.items())) or "none"
+        rows.append((f"Cards {label}", listed))
+    click.echo(format_table(rows))
+    if pdf_path is not None:
+        click.echo(f"Wrote {pdf_path}")
+    click.echo(
+        f"Coverage on {today.isoformat()}: {result.coverage_percent}% of contactable customers touched "
+        f"within {kit.max_gap_days} days; {len(result.overdue)} overdue."
+    )

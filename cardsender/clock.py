@@ -19,8 +19,3 @@ def office_today(timezone: str) -> dt.date:
 def office_now(timezone: str) -> dt.datetime:
     """Return the current wall-clock time in the office time zone, without tzinfo, to the minute."""
     return dt.datetime.now(ZoneInfo(timezone)).replace(tzinfo=None, second=0, microsecond=0)
-
-
-def local_today() -> dt.date:
-    """Return today's date on this machine, for when no office time zone is configured yet."""
-    return dt.date.today()

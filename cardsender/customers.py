@@ -98,6 +98,12 @@ def show_customer(store: Store, customer_id: str, today: dt.date) -> CustomerDet
     return CustomerDetail(summarize(customer, max(touches, default=None), today), history)
 
 
+def display_names(store: Store, customer_ids: Iterable[str]) -> dict[str, str]:
+    """Return the name to show people for each customer id given that exists."""
+    with store.begin() as conn:
+        return queries.display_names(conn, customer_ids)
+
+
 def parse_assignments(assignments: Iterable[str]) -> dict[str, str]:
     """Parse ``FIELD=VALUE`` texts into canonical field names and raw values."""
     raw: dict[str, str] = {}

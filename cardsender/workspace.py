@@ -58,6 +58,12 @@ def render_config(today: dt.date) -> str:
     return _set_value(text, "url", f'"{DATABASE_URL}"')
 
 
+def example_timezone() -> str:
+    """Return the office time zone of the config that ``init`` writes, so its "today" matches later commands."""
+    example = paths.example_config()
+    return parse_config(tomllib.loads(example.read_text(encoding="utf-8")), example).office.timezone
+
+
 def init_workspace(directory: Path, today: dt.date) -> Workspace:
     """Write ``cardsender.toml`` into a folder and create its database; an existing config is never touched.
 

@@ -95,7 +95,8 @@ def test_init_writes_config_and_database(tmp_path: Path) -> None:
         f"Initialised {folder}.\n"
     )
     assert (folder / "cardsender.db").is_file()
-    assert f"\nstart_date = {dt.date.today().isoformat()}\n" in config.read_text(encoding="utf-8")
+    office_today = clock.office_today("America/New_York")  # the time zone of the config init writes
+    assert f"\nstart_date = {office_today.isoformat()}\n" in config.read_text(encoding="utf-8")
 
 
 def test_init_defaults_to_the_current_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from cardsender import paths, workspace
+from cardsender import clock, paths, workspace
 from cardsender.cli import cli
 from cardsender.config import load_config
 from cardsender.store import Store
@@ -31,18 +31,21 @@ def test_demo_creates_a_workspace_with_recent_sample_history(tmp_path: Path) -> 
         f"Wrote {config_path} and the database {folder / 'cardsender.db'}\n"
         f"Imported {SAMPLE_CUSTOMERS} sample customers and {SAMPLE_EVENTS} contact events from the past year\n"
         "Try:\n"
-        f"  cardsender --config {config_path} customers list\n"
+        f"  cardsender --config {config_path} plan --days 7\n"
+        f"  cardsender --config {config_path} calls\n"
         f"  cardsender --config {config_path} customers show C001\n"
+        f"  cardsender --config {config_path} report --pdf report.pdf\n"
         f"Demo ready in {folder}: {SAMPLE_CUSTOMERS} customers.\n"
     )
     config = load_config(config_path)
-    assert config.office.start_date == dt.date.today()
+    office_today = clock.office_today(config.office.timezone)
+    assert config.office.start_date == office_today
     with Store.open(config.database.url) as store, store.begin() as conn:
         customers = list(iter_customers_with_last_touch(conn))
         events = conn.execute(select(func.count(), func.max(contact_events.c.occurred_at))).one()
     assert len(customers) == SAMPLE_CUSTOMERS
     assert events[0] == SAMPLE_EVENTS
-    assert events[1].date() == dt.date.today() - dt.timedelta(days=1)
+    assert events[1].date() == office_today - dt.timedelta(days=1)
     names = sorted(path.name for path in folder.iterdir())
     assert names == ["cardsender.db", "cardsender.toml", "customers.csv", "history.csv"]
 

@@ -72,6 +72,18 @@ def customer_id_map(conn: Connection) -> dict[str, int]:
     return {ext: int(rid) for ext, rid in conn.execute(select(customers.c.external_id, customers.c.id))}
 
 
+def display_names(conn: Connection, external_ids: Iterable[str]) -> dict[str, str]:
+    """Return the name to show people for each of the given customers (first and last, else the id)."""
+    wanted = sorted(set(external_ids))
+    names: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):  # stay under SQLite's limit on bound parameters
+        chunk = wanted[start : start + 500]
+        query = select(customers.c.external_id, customers.c.first_name, customers.c.last_name)
+        for ext, first, last in conn.execute(query.where(customers.c.external_id.in_(chunk))):
+            names[ext] = " ".join(part for part in (first, last) if part) or ext
+    return names
+
+
 def insert_customer(conn: Connection, values: Mapping[str, Any], today: dt.date, now: dt.datetime) -> int:
     """Insert a customer from parsed fields; return its row id."""
     row = columns_from_fields(values) | {"added_on": today, "created_at": now, "updated_at": now}

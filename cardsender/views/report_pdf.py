@@ -21,11 +21,12 @@ from reportlab.platypus import Flowable, Frame, KeepInFrame, Paragraph, Spacer, 
 
 from cardsender.agenda import CallEntry, CoverageReport
 from cardsender.config import KeepInTouchConfig
+from cardsender.fonts import register_fonts
 from cardsender.occasions import OCCASIONS
 from cardsender.views.labels import occasion_label
 
-# Helvetica for now: it has no Ż, Greek, Cyrillic or CJK, which print as boxes (REFERENCE.md, Print).
-FONT, BOLD = "Helvetica", "Helvetica-Bold"
+# DejaVu Sans, embedded: the built-in Helvetica prints Ż, Greek or Cyrillic as boxes (REFERENCE.md, Print).
+FONT, BOLD = register_fonts()
 MARGIN = 0.6 * inch
 # Customers in the call table; the rest are counted.
 MAX_ROWS = 20
@@ -45,7 +46,7 @@ TITLE = ParagraphStyle("title", fontName=BOLD, fontSize=20, leading=24)
 SUBTITLE = ParagraphStyle("subtitle", fontName=FONT, fontSize=11, leading=14, textColor=GREY)
 FIGURE = ParagraphStyle("figure", fontName=BOLD, fontSize=56, leading=60)
 BODY = ParagraphStyle("body", fontName=FONT, fontSize=10, leading=13)
-LEAD = ParagraphStyle("lead", parent=BODY, fontSize=12, leading=16)
+LEAD = ParagraphStyle("lead", parent=BODY, fontSize=11, leading=15)
 SMALL = ParagraphStyle("small", parent=BODY, fontSize=8.5, leading=11, textColor=GREY)
 HEADING = ParagraphStyle("heading", fontName=BOLD, fontSize=12, leading=15, spaceBefore=14, spaceAfter=5)
 CARDS_HEADING = ParagraphStyle("cards_heading", parent=HEADING, spaceBefore=0)
@@ -65,7 +66,7 @@ def write_report_pdf(
 ) -> None:
     """Write the coverage report as a one-page US Letter PDF; ``keep_in_touch`` gives the limits in the wording."""
     # invariant=1: no creation date or random id, so the same report gives the same bytes.
-    canvas = Canvas(str(path), pagesize=letter, invariant=1)
+    canvas = Canvas(str(path), pagesize=letter, invariant=1, initialFontName=FONT)  # type: ignore[arg-type]  # a font name; the stubs say float
     canvas.setTitle(f"{office_name}: keep-in-touch report, {report.on.isoformat()}")
     canvas.setAuthor(office_name)
     width, height = letter
@@ -103,7 +104,15 @@ def _story(report: CoverageReport, office_name: str, kit: KeepInTouchConfig, wid
 def _side_by_side(left: list[Flowable], right: list[Flowable], width: float) -> Table:
     """Return two columns of flowables, top-aligned, without lines."""
     table = Table([[left, right]], colWidths=[width * 0.52, width * 0.48])
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), FONT),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
     return table
 
 
@@ -118,8 +127,7 @@ def _coverage(report: CoverageReport, kit: KeepInTouchConfig) -> list[Flowable]:
     """Return the big figure: the share of contactable customers heard from within the limit."""
     if not report.contactable:
         return [Paragraph("No customers can be reached by card yet.", LEAD)]
-    # Rounded down: 99.6% must not read as a kept promise.
-    percent = report.touched_within_limit * 100 // report.contactable
+    percent = report.coverage_percent
     kept = report.touched_within_limit == report.contactable
     colour = GOOD if kept else BAD
     figure = ParagraphStyle("figure_coloured", parent=FIGURE, textColor=colour)
@@ -145,6 +153,7 @@ def _counts(report: CoverageReport, kit: KeepInTouchConfig, width: float) -> Tab
     table = Table([cells], colWidths=[width / 4] * 4)
     table.setStyle(
         TableStyle([
+            ("FONTNAME", (0, 0), (-1, -1), FONT),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("BOX", (0, 0), (-1, -1), 0.75, LINE),
             ("INNERGRID", (0, 0), (-1, -1), 0.75, LINE),
@@ -224,6 +233,7 @@ def _cards(report: CoverageReport, width: float) -> list[Flowable]:
 
 def _table_style() -> TableStyle:
     return TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), FONT),
         ("LINEBELOW", (0, 0), (-1, -1), 0.5, LINE),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("TOPPADDING", (0, 0), (-1, -1), 2),
