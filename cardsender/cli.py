@@ -144,7 +144,7 @@ def init(directory: Path) -> None:
     click.echo(f"  1. Edit {config}: your office name, sender, postal address, time zone and email settings.")
     click.echo(f"  2. Import your customers:  {run} import customers customers.csv")
     click.echo(f"  3. Import their history:   {run} import history history.csv")
-    click.echo(f"Initialised {directory}.")
+    click.echo(f"Initialised {directory.resolve()}.")
 
 
 @cli.command()
@@ -332,12 +332,17 @@ def customers_show(app: AppContext, customer_id: str, as_json: bool) -> None:
     metavar="FIELD=VALUE",
     help="A field to change, as in an import file (repeat for several; 'email=' clears the email).",
 )
+@date_format_option
 @click.pass_obj
-def customers_edit(app: AppContext, customer_id: str, assignments: tuple[str, ...]) -> None:
+def customers_edit(app: AppContext, customer_id: str, assignments: tuple[str, ...], date_format: str | None) -> None:
     """Change one customer without a re-import; values are checked as in an import."""
     with _store(app) as store:
         result = customers.edit_customer(
-            store, customer_id, assignments, now=clock.utc_now(), date_format=app.config.imports.date_format
+            store,
+            customer_id,
+            assignments,
+            now=clock.utc_now(),
+            date_format=date_format or app.config.imports.date_format,
         )
     if result.changed:
         click.echo(f"Updated {_who(result.customer)}: {', '.join(result.changed)}.")

@@ -107,7 +107,7 @@ def test_init_defaults_to_the_current_folder(tmp_path: Path, monkeypatch: pytest
     assert result.stdout.splitlines()[4:] == [
         "  2. Import your customers:  cardsender import customers customers.csv",
         "  3. Import their history:   cardsender import history history.csv",
-        "Initialised ..",
+        f"Initialised {tmp_path.resolve()}.",
     ]
     assert (tmp_path / "cardsender.toml").is_file()
     assert (tmp_path / "cardsender.db").is_file()

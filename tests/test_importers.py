@@ -448,6 +448,27 @@ def test_missing_file_and_other_extensions_are_refused(store: Store, tmp_path: P
     )
 
 
+def test_a_quote_never_closed_refuses_the_file(store: Store, tmp_path: Path) -> None:
+    """A quote opened and never closed is an error naming the line, not the rest of the file in one cell."""
+    path = write(tmp_path, "customers.csv", 'id,first_name,email\nQ1,"Ann,ann@example.com\nQ2,Bob,bob@example.com\n')
+    with pytest.raises(ImportFileError) as caught:
+        customers_of(store, path)
+    assert str(caught.value).startswith(f"{path}:3: cannot be read as CSV (")
+    assert str(caught.value).endswith('look for a quote (") opened on or before this line and never closed')
+    assert stored_ids(store) == []
+
+
+def test_a_folder_is_refused_with_what_to_name(store: Store, tmp_path: Path) -> None:
+    """A folder given as the file to import is refused by both importers, saying to name a file."""
+    for importer in (customers_of, history_of):
+        with pytest.raises(ImportFileError) as caught:
+            importer(store, tmp_path)
+        assert (
+            str(caught.value)
+            == f"{tmp_path}: is a folder; name the file to import, such as {tmp_path / 'customers.csv'}"
+        )
+
+
 def test_upper_case_extension_is_accepted(store: Store, tmp_path: Path) -> None:
     """CUSTOMERS.CSV is a CSV file too, and its rejects file is CUSTOMERS.rejects.csv."""
     result = customers_of(store, write(tmp_path, "CUSTOMERS.CSV", "id,birthday\nC1,1981-02-29\n"))
@@ -532,6 +553,7 @@ def test_bad_history_rows_are_refused_with_reasons(store: Store, tmp_path: Path)
         "C1,,call,\n"
         ",2026-03-01,call,\n"
         "C1,2026-03-01,,\n"
+        "C1,2026-11-23,call,\n"
         "C1,2026-03-05,purchase,Helmet\n",
     )
     result = history_of(store, path)
@@ -543,6 +565,8 @@ def test_bad_history_rows_are_refused_with_reasons(store: Store, tmp_path: Path)
         "history.csv:6: date is missing; every event needs the day it happened",
         "history.csv:7: customer_id is missing; every customer needs an id",
         "history.csv:8: kind is missing; use one of: purchase, call, visit, email, meeting, card, note",
+        "history.csv:9: date '2026-11-23' is in the future (today is 2026-11-22 at the office); "
+        "history records contacts that have happened",
     ]
     assert history(store, "C1") == [ContactEvent("C1", dt.datetime(2026, 3, 5), "purchase", "Helmet", "import")]
     assert (tmp_path / "history.rejects.csv").read_text(encoding="utf-8-sig").splitlines()[:2] == [

@@ -113,3 +113,22 @@ def test_unusable_url_is_refused() -> None:
         "database url 'nosuchdb://x/y' cannot be used: Can't load plugin: sqlalchemy.dialects:nosuchdb; "
         "check [database] url"
     )
+
+
+def test_a_file_that_is_not_a_database_is_refused_in_one_line(tmp_path: Path) -> None:
+    """A url naming a file that is not SQLite gives a StoreError that names the url, not a traceback."""
+    path = tmp_path / "notes.db"
+    path.write_text("these are my notes, not a database\n" * 100, encoding="utf-8")
+    with pytest.raises(StoreError) as caught:
+        Store.open(url(path))
+    assert str(caught.value).startswith(f"cannot open the database {url(path)!r}: file is not a database")
+
+
+def test_a_database_without_its_driver_is_refused_in_one_line() -> None:
+    """A url whose driver package is missing says which package to install."""
+    with pytest.raises(StoreError) as caught:
+        Store.open("mysql://cards@localhost/cards")
+    assert str(caught.value) == (
+        "database url 'mysql://cards@localhost/cards' needs the Python package 'MySQLdb', which is not installed; "
+        "install it, or use a sqlite:/// url"
+    )

@@ -45,6 +45,7 @@ def import_customers(
     MM/DD/YYYY) reads slash dates that would otherwise be ambiguous.
     """
     path = Path(path)
+    refuse_folder(path)
     suffix = path.suffix.lower()
     options: dict[str, Any] = {"today": today, "now": now, "date_format": date_format, "progress": progress}
     with memoized_domain_checks():
@@ -62,6 +63,12 @@ def import_customers(
     )
 
 
+def refuse_folder(path: Path) -> None:
+    """Refuse a folder given where a file is expected, with a message that says so."""
+    if path.is_dir():
+        raise ImportFileError(f"{path}: is a folder; name the file to import, such as {path / 'customers.csv'}")
+
+
 def import_history(
     store: Store,
     path: Path,
@@ -73,10 +80,11 @@ def import_history(
 ) -> ImportResult:
     """Add contact events from a CSV file (customer_id, date, kind, summary); events already recorded are skipped.
 
-    Dates are office-local; a date without a time means midnight.  ``today`` is
-    unused for now and kept so both importers take the same arguments.
+    Dates are office-local; a date without a time means midnight.  An event after
+    ``today`` (office-local) has not happened yet and is refused.
     """
     path = Path(path)
+    refuse_folder(path)
     if path.suffix.lower() != ".csv":
         raise ImportFileError(
             f"{path}: cannot import '{path.suffix or path.name}' files; contact history comes from a .csv file "
@@ -84,7 +92,13 @@ def import_history(
         )
     with CsvReader(path) as reader, CsvRejects(rejects_path(path), reader.header, reader.delimiter) as rejects:
         run = partial(
-            history.import_rows, reader=reader, rejects=rejects, now=now, date_format=date_format, progress=progress
+            history.import_rows,
+            reader=reader,
+            rejects=rejects,
+            today=today,
+            now=now,
+            date_format=date_format,
+            progress=progress,
         )
         return _in_one_transaction(store, path, run, rejects, reader.total_bytes, progress)
 

@@ -114,7 +114,8 @@ class CsvReader:
         self.total_bytes = os.fstat(self._binary.fileno()).st_size
         # newline="" keeps quoted line breaks intact and counts CR, LF and CRLF as line ends.
         self._text = io.TextIOWrapper(self._binary, encoding=self.encoding, newline="")
-        self._reader = csv.reader(self._text, delimiter=self.delimiter)
+        # strict: a quote opened and never closed is an error, not the rest of the file swallowed into one cell.
+        self._reader = csv.reader(self._text, delimiter=self.delimiter, strict=True)
         try:
             self.header = self._read_header()
         except BaseException:

@@ -84,6 +84,7 @@ def import_rows(
     reader: CsvReader,
     rejects: CsvRejects,
     *,
+    today: dt.date,
     now: dt.datetime,
     date_format: str | None,
     progress: Progress | None,
@@ -110,6 +111,11 @@ def import_rows(
                     f"customer_id '{external_id}' is not a known customer; import the customers first, or fix the id"
                 )
             occurred_at = parse_occurred_at(cells[date_at], date_format)
+            if occurred_at.date() > today:
+                raise InputError(
+                    f"date '{cells[date_at].strip()}' is in the future (today is {today.isoformat()} at the office); "
+                    "history records contacts that have happened"
+                )
             kind = parse_kind(cells[kind_at])
             summary = parse_text(cells[summary_at], "summary") if summary_at is not None and cells[summary_at] else ""
         except InputError as exc:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from cardsender.errors import StoreError
 from cardsender.store.dialect import configure_engine
@@ -33,12 +33,17 @@ class Store:
             engine = create_engine(parsed)
         except (ArgumentError, NoSuchModuleError) as exc:
             raise StoreError(f"database url {url!r} cannot be used: {exc}; check [database] url") from exc
+        except ImportError as exc:
+            raise StoreError(
+                f"database url {url!r} needs the Python package '{exc.name}', which is not installed; "
+                "install it, or use a sqlite:/// url"
+            ) from exc
         except OSError as exc:
             raise StoreError(f"cannot create the database folder for {url!r}: {exc.strerror}") from exc
         configure_engine(engine)
         try:
             migrate(engine)
-        except OperationalError as exc:
+        except DatabaseError as exc:  # OperationalError too: locked, unreadable, or not a database
             engine.dispose()
             raise StoreError(f"cannot open the database {url!r}: {exc.orig}; check [database] url") from exc
         return cls(engine)
