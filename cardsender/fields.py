@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -43,10 +44,13 @@ _HEADER_NAMES = {name.replace("_", ""): name for name in FIELDS} | {
 }
 _TRUE = {"true", "yes", "y", "1", "x"}
 _FALSE = {"false", "no", "n", "0", ""}
+# Names people write that the ISO 3166 list (pycountry) does not hold.
 _COUNTRY_NAMES = {
-    "usa": "US", "unitedstates": "US", "unitedstatesofamerica": "US", "canada": "CA",
-    "unitedkingdom": "GB", "uk": "GB", "greatbritain": "GB", "france": "FR", "germany": "DE",
-    "deutschland": "DE", "mexico": "MX", "australia": "AU",
+    "usa": "US", "us": "US", "america": "US", "uk": "GB", "greatbritain": "GB", "england": "GB",
+    "scotland": "GB", "wales": "GB", "northernireland": "GB", "deutschland": "DE", "russia": "RU",
+    "turkey": "TR", "ivorycoast": "CI", "holland": "NL", "southkorea": "KR", "northkorea": "KP",
+    "iran": "IR", "syria": "SY", "laos": "LA", "vatican": "VA", "macedonia": "MK", "moldova": "MD",
+    "tanzania": "TZ", "venezuela": "VE", "bolivia": "BO", "taiwan": "TW", "palestine": "PS",
 }  # fmt: skip
 _LANGUAGE = re.compile(r"^([a-zA-Z]{2,3})(?:[-_]([a-zA-Z]{2}|\d{3}))?$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -138,16 +142,28 @@ def parse_email(text: str, field: str = "email") -> str | None:
 
 
 def parse_country(text: str, field: str = "country") -> str:
-    """Return an ISO 3166 two-letter code; a few common names are accepted."""
+    """Return an ISO 3166 two-letter code from a code or a country's name ("Vietnam", "Viet Nam", "UK")."""
     value = text.strip()
     if not value:
         return ""
-    key = re.sub(r"[\s.]", "", value).lower()
-    if key in _COUNTRY_NAMES:
-        return _COUNTRY_NAMES[key]
     if len(value) == 2 and value.isascii() and value.isalpha():
         return value.upper()
-    raise InputError(f"{field} '{text}' is not a two-letter country code (such as US, CA, FR)")
+    return _country_code(value, field)
+
+
+@lru_cache(maxsize=1024)
+def _country_code(name: str, field: str) -> str:
+    key = re.sub(r"[\s.]", "", name).lower()
+    if key in _COUNTRY_NAMES:
+        return _COUNTRY_NAMES[key]
+    import pycountry  # loaded only when a file names a country in words
+
+    try:
+        return str(pycountry.countries.lookup(name).alpha_2)
+    except LookupError:
+        raise InputError(
+            f"{field} '{name}' is not a country name or two-letter code; write the code (such as US, CA, FR)"
+        ) from None
 
 
 def parse_channel(text: str, field: str = "channel") -> str:

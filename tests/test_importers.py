@@ -805,3 +805,23 @@ def test_email_domain_memo_lasts_one_import(store: Store, tmp_path: Path) -> Non
     customers_of(store, write(tmp_path, "customers.csv", "id,email\nC1,ana@example.com\nC2,ben@example.com\n"))
     assert module.validate_email_domain_name is before
     assert stored(store, "C2").email == "ben@example.com"
+
+
+@pytest.mark.parametrize(
+    ("cell", "code"),
+    [("ca", "CA"), ("Vietnam", "VN"), ("Viet Nam", "VN"), ("Poland", "PL"), ("U.S.A.", "US"), ("Russia", "RU"),
+     ("united kingdom", "GB"), ("Deutschland", "DE"), ("", "")],
+)  # fmt: skip
+def test_countries_by_code_or_name(store: Store, tmp_path: Path, cell: str, code: str) -> None:
+    """A country is stored as its two-letter code whether the file gives the code or a name."""
+    customers_of(store, write(tmp_path, "customers.csv", f"id,country\nC1,{cell}\n"))
+    assert stored(store, "C1").country == code
+
+
+def test_an_unknown_country_is_refused_with_what_to_write(store: Store, tmp_path: Path) -> None:
+    """A country that is neither a code nor a known name is refused, saying to write the code."""
+    result = customers_of(store, write(tmp_path, "customers.csv", "id,country\nC1,Atlantis\n"))
+    assert result.messages() == [
+        "customers.csv:2: country 'Atlantis' is not a country name or two-letter code; write the code (such as US, "
+        "CA, FR)"
+    ]
