@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -607,7 +608,8 @@ def test_python_m_cardsender_help() -> None:
     assert lines[0] == "Usage: cardsender [OPTIONS] COMMAND [ARGS]..."
     listed = [line.split()[0] for line in lines[lines.index("Commands:") + 1 :] if line.strip()]
     assert listed == sorted(cli.commands)
-    assert set(listed) >= {"customers", "demo", "export", "forget", "import", "init", "log", "opt-in", "opt-out"}
+    assert set(listed) >= {"customers", "demo", "export", "forget", "import", "init", "log", "opt-in", "opt-out",
+                           "plan", "calls", "forecast", "report"}  # fmt: skip
 
 
 def test_console_script_runs(shop: Workspace) -> None:
@@ -622,3 +624,32 @@ def test_console_script_runs(shop: Workspace) -> None:
     )
     assert (done.returncode, done.stderr) == (0, "")
     assert [c["id"] for c in json.loads(done.stdout)] == ["C1", "C2", "C3"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+def test_import_on_a_terminal_draws_a_progress_bar(workspace: Workspace, tmp_path: Path) -> None:
+    """On a terminal a large import draws a progress bar on stderr, then prints the summary."""
+    import pty
+
+    rows = "".join(f"P{n},Name{n},p{n}@example.com\n" for n in range(12_000))
+    path = tmp_path / "customers.csv"
+    path.write_text("id,first_name,email\n" + rows, encoding="utf-8")
+    leader, follower = pty.openpty()
+    command = [sys.executable, "-m", "cardsender", "--config", str(workspace.config_path), "import", "customers"]
+    child = subprocess.Popen([*command, str(path)], stdout=follower, stderr=follower)
+    os.close(follower)  # the child holds the terminal now; reading ends when it exits
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal is closed once everything written has been read
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(leader)
+    text = screen.decode("utf-8")
+    assert child.wait(timeout=120) == 0, text
+    assert f"Importing {path}" in text
+    assert "100%" in text
+    assert text.rstrip().endswith(f"Imported {path}: 12000 added, 0 updated, 0 rejected")
