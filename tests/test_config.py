@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 from pathlib import Path
 
 import pytest
 
 from cardsender import paths
-from cardsender.config import find_config_path, load_config
+from cardsender.config import EmailConfig, find_config_path, load_config, smtp_password
 from cardsender.errors import ConfigError
 
 CHRISTMAS_POLICY = (
@@ -187,3 +188,21 @@ def test_thanksgiving_rule_in_november_is_accepted(tmp_path: Path) -> None:
     path = write(tmp_path / "cardsender.toml", '[occasions.thanksgiving.rules]\nlr = "1st Thursday of November"\n')
     rules = load_config(path).occasions.thanksgiving.rules
     assert {country: str(rule) for country, rule in rules.items()} == {"LR": "1st Thursday of November"}
+
+
+def test_smtp_password_comes_from_the_environment() -> None:
+    """The SMTP password is read from CARDSENDER_SMTP_PASSWORD, not from the config."""
+    email = EmailConfig(transport="smtp", host="smtp.example.com", username="maria@example.com")
+    assert smtp_password(email, {"CARDSENDER_SMTP_PASSWORD": "s3cret"}) == "s3cret"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("keyring") is not None, reason="the keyring package is installed")
+def test_missing_smtp_password_says_where_to_put_it() -> None:
+    """Without the variable (and no keyring package), the error names the variable and the keyring command."""
+    email = EmailConfig(transport="smtp", host="smtp.example.com", username="maria@example.com")
+    with pytest.raises(ConfigError) as caught:
+        smtp_password(email, {"CARDSENDER_SMTP_PASSWORD": ""})
+    assert str(caught.value) == (
+        "no SMTP password for maria@example.com: set the CARDSENDER_SMTP_PASSWORD environment variable, "
+        "or install cardsender[keyring] and store it with 'keyring set cardsender maria@example.com'"
+    )
