@@ -320,7 +320,11 @@ def customers_show(app: AppContext, customer_id: str, as_json: bool) -> None:
         if summary.last_contact
         else "never contacted"
     )
-    click.echo(f"{_who(summary.customer)}: {last}; {_plural(len(detail.history), 'event')} in the history.")
+    years = _plural(detail.years_as_customer, "year") if detail.years_as_customer else "less than a year"
+    click.echo(
+        f"{_who(summary.customer)}: {last}; a customer for {years}; "
+        f"{_plural(len(detail.history), 'event')} in the history."
+    )
 
 
 @customers_group.command("edit")

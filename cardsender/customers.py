@@ -36,10 +36,11 @@ class CustomerSummary:
 
 @dataclass(frozen=True, slots=True)
 class CustomerDetail:
-    """A customer, their last contact and their whole contact history, oldest first."""
+    """A customer, their last contact, their whole contact history (oldest first) and years as a customer."""
 
     summary: CustomerSummary
     history: tuple[ContactEvent, ...]
+    years_as_customer: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,13 @@ def summarize(customer: Customer, last_touch: dt.datetime | None, today: dt.date
     return CustomerSummary(customer, last, (today - last).days)
 
 
+def years_as_customer(customer: Customer, first_contact: dt.date | None, today: dt.date) -> int:
+    """Return whole years as a customer: from customer_since, else the earliest contact, else the day added."""
+    since = customer.customer_since or first_contact or customer.added_on or today
+    years = today.year - since.year - ((today.month, today.day) < (since.month, since.day))
+    return max(years, 0)
+
+
 def list_customers(store: Store, today: dt.date) -> list[CustomerSummary]:
     """Return every customer, ordered by name, with their last contact as of ``today``."""
     with store.begin() as conn:
@@ -95,7 +103,10 @@ def show_customer(store: Store, customer_id: str, today: dt.date) -> CustomerDet
         customer = queries.get_customer(conn, customer_id)
         history = tuple(queries.events_of(conn, customer_id))
     touches = [event.occurred_at for event in history if event.is_touch]
-    return CustomerDetail(summarize(customer, max(touches, default=None), today), history)
+    first = min(touches).date() if touches else None
+    return CustomerDetail(
+        summarize(customer, max(touches, default=None), today), history, years_as_customer(customer, first, today)
+    )
 
 
 def display_names(store: Store, customer_ids: Iterable[str]) -> dict[str, str]:
@@ -271,6 +282,7 @@ def detail_to_json(detail: CustomerDetail) -> dict[str, Any]:
     return customer_to_json(detail.summary.customer) | {
         "last_contact": _iso(detail.summary.last_contact),
         "days_since_contact": detail.summary.days_since,
+        "years_as_customer": detail.years_as_customer,
         "history": [event_to_json(event) for event in detail.history],
     }
 

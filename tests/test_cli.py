@@ -252,7 +252,7 @@ def test_customers_show_json(shop: Workspace) -> None:
         "country": "CA", "subdivision": "", "street": "", "city": "", "postal_code": "", "channel": "email",
         "language": "fr-CA", "owner": "Maria", "customer_since": None, "no_email": False, "no_post": False,
         "no_humor": False, "do_not_contact": False, "notes": "", "added_on": today().isoformat(),
-        "last_contact": days_ago(10).isoformat(), "days_since_contact": 10,
+        "last_contact": days_ago(10).isoformat(), "days_since_contact": 10, "years_as_customer": 0,
         "history": [
             {"occurred_at": f"{days_ago(10)}T10:00:00", "kind": "purchase", "summary": "Road bike",
              "source": "import"},
@@ -291,7 +291,8 @@ def test_customers_show_text(shop: Workspace) -> None:
         "History:\n"
         "When              Kind  Summary            Source\n"
         f"{days_ago(3)} 10:00  call  Asked about tires  import\n"
-        f"太郎 山田 (C3): last contact {days_ago(3)}, 3 days ago; 1 event in the history.\n"
+        f"太郎 山田 (C3): last contact {days_ago(3)}, 3 days ago; a customer for less than a year; "
+        "1 event in the history.\n"
     )
 
 
