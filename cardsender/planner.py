@@ -383,14 +383,17 @@ class DueFilter:
 
     A customer can only have something due if a check-in may be near (their clock
     started long enough ago), a birthday is near, a shared occasion (Thanksgiving,
-    April 1) is near, or they have recent purchases or cards in the outbox.  The
-    store uses this to read only those customers; a test checks that planning the
-    rest would have given nothing.
+    April 1) is near, a purchase is recent enough for its thank-you to be due, or
+    the outbox holds a card still open or for an occasion from ``cards_from`` on
+    (the other channel of a check-in sent on one).  The store uses this to read
+    only those customers; a test checks that planning the rest would have given nothing.
     """
 
     everyone: bool
     clock_started_by: dt.date
     birthdays: frozenset[tuple[int, int]]
+    purchases_from: dt.date
+    cards_from: dt.date
 
 
 def due_filter(today: dt.date, config: Config) -> DueFilter:
@@ -421,7 +424,15 @@ def due_filter(today: dt.date, config: Config) -> DueFilter:
         window = (dt.date(quiet_start.year + (occ.quiet_end < occ.quiet_start), *occ.quiet_end) - quiet_start).days
         earliest -= window + 3
     earliest -= lead + 3  # mailed ahead, on the business day before a weekend
-    return DueFilter(everyone, today - dt.timedelta(days=max(earliest, 0)), frozenset(birthdays))
+    # A thank-you is due from delay_days after the latest purchase of its cluster, for grace_days.
+    purchases_from = today - dt.timedelta(days=occ.grace_days + occ.thank_you.delay_days)
+    return DueFilter(
+        everyone,
+        today - dt.timedelta(days=max(earliest, 0)),
+        frozenset(birthdays),
+        purchases_from=purchases_from,
+        cards_from=today - dt.timedelta(days=occ.grace_days),
+    )
 
 
 def _rule_date_is(rule: WeekdayRule, day: dt.date) -> bool:

@@ -102,7 +102,15 @@ def _random_store(store: Store, rng: random.Random, count: int) -> None:
                 add_card(conn, row, card, day, NOW)
 
 
-@pytest.mark.parametrize("config", [CONFIG, parse_config({"occasions": {"birthday": {"feb29": "mar1"}}}, None)])
+@pytest.mark.parametrize(
+    "config",
+    [
+        CONFIG,
+        parse_config({"occasions": {"birthday": {"feb29": "mar1"}}}, None),
+        parse_config({"occasions": {"grace_days": 0, "thank_you": {"delay_days": 3, "coalesce_days": 30}}}, None),
+    ],
+    ids=["default", "feb29-mar1", "no-grace-late-thanks"],
+)
 def test_the_one_day_filter_drops_only_customers_with_nothing_due(store: Store, config: Config) -> None:
     """Planning one day from the filtered customers gives exactly the plan of all customers, all year."""
     _random_store(store, random.Random(3), 250)

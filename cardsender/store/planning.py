@@ -33,8 +33,7 @@ def load_facts(
 ) -> Iterator[CustomerFacts]:
     """Yield every customer's planning facts as of ``today``; history after today is ignored.
 
-    With ``only``, customers who cannot have a card due today are left out, along
-    with those who have recent purchases or outbox cards kept in.
+    With ``only``, customers who cannot have a card due today are left out.
     """
     end = _midnight(today + DAY)
     occ = config.occasions
@@ -90,8 +89,18 @@ def load_facts(
                 last.c.last_touch < _midnight(only.clock_started_by + DAY),
                 and_(last.c.last_touch.is_(None), c.added_on <= only.clock_started_by),
                 *birthday_pairs,
-                c.id.in_(recent.with_only_columns(contact_events.c.customer_id)),
-                c.id.in_(rows.with_only_columns(outbox.c.customer_id)),
+                c.id.in_(
+                    select(contact_events.c.customer_id).where(
+                        contact_events.c.kind == "purchase",
+                        contact_events.c.occurred_at >= _midnight(only.purchases_from),
+                        contact_events.c.occurred_at < end,
+                    )
+                ),
+                c.id.in_(
+                    select(outbox.c.customer_id).where(
+                        or_(outbox.c.state.in_(OPEN_STATES), outbox.c.occasion_date >= only.cards_from)
+                    )
+                ),
             )
         )
     # Unpacking plain tuples: attribute access on 100,000 rows costs more than the query.
