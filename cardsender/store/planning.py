@@ -43,33 +43,6 @@ def load_facts(
     # Cards matter for collisions, keys already used and the 70-day walk back to the last touch.
     cards_since = today - dt.timedelta(days=reported + occ.min_gap_days + config.keep_in_touch.max_gap_days)
 
-    purchases: dict[int, list[Purchase]] = defaultdict(list)
-    recent = select(contact_events.c.customer_id, contact_events.c.occurred_at, contact_events.c.summary).where(
-        contact_events.c.kind == "purchase",
-        contact_events.c.occurred_at >= _midnight(purchases_since),
-        contact_events.c.occurred_at < end,
-    )
-    for customer_id, occurred_at, summary in conn.execute(recent):
-        purchases[customer_id].append(Purchase(occurred_at.date(), summary))
-
-    cards: dict[int, list[Card]] = defaultdict(list)
-    # Check-ins waiting to go out never expire, so an open one is read however old it is.
-    open_check_in = and_(outbox.c.occasion == "check_in", outbox.c.state.in_(OPEN_STATES))
-    rows = (
-        select(
-            outbox.c.customer_id,
-            customers.c.external_id,
-            outbox.c.occasion,
-            outbox.c.occasion_date,
-            outbox.c.channel,
-            outbox.c.state,
-        )
-        .join(customers, customers.c.id == outbox.c.customer_id)
-        .where(or_(outbox.c.occasion_date >= cards_since, open_check_in))
-    )
-    for customer_id, external_id, occasion, occasion_date, channel, state in conn.execute(rows):
-        cards[customer_id].append(Card(external_id, occasion, occasion_date, channel, state))
-
     last = (
         select(contact_events.c.customer_id, func.max(contact_events.c.occurred_at).label("last_touch"))
         .where(contact_events.c.kind.in_(TOUCH_KINDS), contact_events.c.occurred_at < end)
@@ -103,12 +76,45 @@ def load_facts(
                 ),
             )
         )
+    found = conn.execute(query).all()
+    # Purchases and cards only of the customers read (all of them without a filter).
+    wanted = {row[0] for row in found} if only is not None and not only.everyone else None
+
+    purchases: dict[int, list[Purchase]] = defaultdict(list)
+    recent = select(contact_events.c.customer_id, contact_events.c.occurred_at, contact_events.c.summary).where(
+        contact_events.c.kind == "purchase",
+        contact_events.c.occurred_at >= _midnight(purchases_since),
+        contact_events.c.occurred_at < end,
+    )
+    for customer_id, occurred_at, summary in conn.execute(recent).all():
+        if wanted is None or customer_id in wanted:
+            purchases[customer_id].append(Purchase(occurred_at.date(), summary))
+
+    cards: dict[int, list[Card]] = defaultdict(list)
+    # Check-ins waiting to go out never expire, so an open one is read however old it is.
+    open_check_in = and_(outbox.c.occasion == "check_in", outbox.c.state.in_(OPEN_STATES))
+    rows = (
+        select(
+            outbox.c.customer_id,
+            customers.c.external_id,
+            outbox.c.occasion,
+            outbox.c.occasion_date,
+            outbox.c.channel,
+            outbox.c.state,
+        )
+        .join(customers, customers.c.id == outbox.c.customer_id)
+        .where(or_(outbox.c.occasion_date >= cards_since, open_check_in))
+    )
+    for customer_id, external_id, occasion, occasion_date, channel, state in conn.execute(rows).all():
+        if wanted is None or customer_id in wanted:
+            cards[customer_id].append(Card(external_id, occasion, occasion_date, channel, state))
+
     # Unpacking plain tuples: attribute access on 100,000 rows costs more than the query.
     for (
         row_id, external_id, first_name, last_name, owner, birth_year, birth_month, birth_day, country,
         channel, email, street, city, postal_code, no_email, no_post, no_humor, do_not_contact, added_on,
         last_touch,
-    ) in conn.execute(query).all():  # fmt: skip
+    ) in found:  # fmt: skip
         yield CustomerFacts(
             customer_id=external_id,
             added_on=added_on,
