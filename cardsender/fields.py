@@ -201,7 +201,8 @@ def parse_id(text: str, field: str = "id") -> str:
     """Return a customer id: required, one line."""
     value = text.strip()
     if not value:
-        raise InputError(f"{field} is missing; every customer needs an id")
+        whose = "customer needs an id" if field == "id" else f"row needs the {field} it is about"
+        raise InputError(f"{field} is missing; every {whose}")
     if len(value) > 200 or any(ord(ch) < 32 for ch in value):
         raise InputError(f"{field} '{value[:40]}' is not a usable id (one line, at most 200 characters)")
     return value

@@ -305,7 +305,8 @@ def test_same_id_twice_refuses_the_second_row(store: Store, tmp_path: Path) -> N
     """A second row with an id already in the file is refused; the first one is imported."""
     result = customers_of(store, write(tmp_path, "customers.csv", "id,first_name\nC1,Ana\nC1,Anne\n"))
     assert result.messages() == [
-        "customers.csv:3: id 'C1' is already used on line 2; give each customer one row (line 2 was imported)"
+        "customers.csv:3: id 'C1' is already used on line 2, which was imported; give each customer one row, "
+        "and delete this one from the rejects file unless it should replace that one"
     ]
     assert stored(store, "C1").first_name == "Ana"
 
@@ -563,7 +564,7 @@ def test_bad_history_rows_are_refused_with_reasons(store: Store, tmp_path: Path)
         f"history.csv:4: date '2026-02-30' {NOT_A_DATE}",
         "history.csv:5: date '2026-03-01 25:00' has an impossible time (use 00:00 to 23:59, as HH:MM or HH:MM:SS)",
         "history.csv:6: date is missing; every event needs the day it happened",
-        "history.csv:7: customer_id is missing; every customer needs an id",
+        "history.csv:7: customer_id is missing; every row needs the customer_id it is about",
         "history.csv:8: kind is missing; use one of: purchase, call, visit, email, meeting, card, note",
         "history.csv:9: date '2026-11-23' is in the future (today is 2026-11-22 at the office); "
         "history records contacts that have happened",

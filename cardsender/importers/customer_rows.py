@@ -45,8 +45,8 @@ class CustomerWriter:
         first = self.seen.get(external_id)
         if first is not None:
             raise InputError(
-                f"id '{external_id}' is already used on line {first}; give each customer one row "
-                f"(line {first} was imported)"
+                f"id '{external_id}' is already used on line {first}, which was imported; give each customer "
+                "one row, and delete this one from the rejects file unless it should replace that one"
             )
         existing = external_id in self.known
         if values.get("channel") is None:
