@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -12,12 +13,14 @@ from typing import Any, NoReturn
 
 import click
 
-from cardsender import __version__, agenda, clock, customers, importers, workspace
+from cardsender import __version__, agenda, cards, clock, customers, importers, workspace
 from cardsender.config import DATE_FORMATS, Config, load_config
 from cardsender.errors import CardsenderError, InputError
+from cardsender.message import build_email
 from cardsender.occasions import OCCASIONS
 from cardsender.planner import Touch
 from cardsender.records import EVENT_KINDS, Customer
+from cardsender.render import CARD_OCCASIONS
 from cardsender.store import Store
 from cardsender.table import format_table
 from cardsender.views.labels import occasion_label
@@ -627,3 +630,111 @@ def report(app: AppContext, on: str | None, as_json: bool, pdf_path: Path | None
         f"Coverage on {today.isoformat()}: {result.coverage_percent}% of contactable customers touched "
         f"within {kit.max_gap_days} days; {len(result.overdue)} overdue."
     )
+
+
+# The words of the cards.
+
+PREVIEW_FORMATS = ("text", "html", "eml", "pdf", "png")
+
+
+@cli.command("preview")
+@customer_id_argument
+@click.argument("occasion", type=click.Choice(CARD_OCCASIONS))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(PREVIEW_FORMATS),
+    default="text",
+    show_default=True,
+    help="text and html for the email's parts, eml for the whole message, pdf and png for the printed card.",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead.")
+@on_option
+@click.pass_obj
+def preview(app: AppContext, customer_id: str, occasion: str, fmt: str, out: Path | None, on: str | None) -> None:
+    """Show exactly what a customer's card for OCCASION would say, as of --on DATE (default today)."""
+    today = _today(app, on)
+    channel = "post" if fmt in ("pdf", "png") else "email"
+    with _store(app) as store:
+        shown = cards.preview_card(store, app.config, customer_id, occasion, today, channel)
+    card, customer = shown.card, shown.customer
+    if fmt in ("pdf", "png"):
+        target = out or Path(f"cardsender-preview-{_safe_name(customer.id)}-{occasion}.{fmt}")
+        from cardsender.views.card_pdf import write_card_pdf, write_page_png  # reportlab only for printing
+
+        if fmt == "pdf":
+            write_card_pdf(card, target)
+        else:
+            with tempfile.TemporaryDirectory() as folder:
+                pdf = Path(folder, "card.pdf")
+                write_card_pdf(card, pdf)
+                write_page_png(pdf, target)
+        click.echo(f"Wrote {target}")
+    else:
+        if fmt == "text":
+            to = f"{customer.display_name} <{customer.email}>" if customer.email else customer.display_name
+            body = (
+                f"To: {to}\nSubject: {card.subject}\n\n{card.text}\n"
+                f"--- printed card ---\n{card.card_front}\n\n{card.card_inside}\n"
+            )
+        elif fmt == "html":
+            body = card.html
+        else:
+            if not customer.email:
+                raise InputError(f"{_who(customer)} has no email address; preview the printed card with --format pdf")
+            body = build_email(card, customer, app.config.office, clock.utc_now()).as_string()
+        if out is None:
+            click.echo(body, nl=False)
+        else:
+            out.write_text(body, encoding="utf-8")
+            click.echo(f"Wrote {out}")
+    variant = f"wording {card.variant}, {card.language}, for {shown.occasion_date.isoformat()}"
+    if shown.held_because:
+        click.echo(f"Held for review ({variant}): {shown.held_because}.", err=True)
+    else:
+        click.echo(f"Ready to send ({variant}).", err=True)
+
+
+def _safe_name(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in text)
+
+
+@cli.command("note")
+@customer_id_argument
+@click.argument("text")
+@click.option("--occasion", type=click.Choice(CARD_OCCASIONS), help="Only for a card of this occasion.")
+@click.pass_obj
+def note(app: AppContext, customer_id: str, text: str, occasion: str | None) -> None:
+    """Attach a personal note to a customer's next card (of --occasion, or any); it is used once."""
+    with _store(app) as store:
+        added = cards.add_note(store, customer_id, text, occasion, now=clock.utc_now())
+    which = f"next {occasion_label(occasion).lower()} card" if occasion else "next card"
+    click.echo(f'Noted for {_who(added.customer)}\'s {which}: "{added.text}"')
+
+
+@cli.group("templates")
+def templates_group() -> None:
+    """Copy the bundled card templates to edit, and check templates before they are used."""
+
+
+@templates_group.command("copy")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def templates_copy(directory: Path) -> None:
+    """Copy the bundled card templates into DIRECTORY to edit; files already there are kept."""
+    copied = cards.copy_templates(directory)
+    kept = f", kept {_plural(len(copied.kept), 'file')} already there" if copied.kept else ""
+    click.echo(f"Copied {_plural(len(copied.written), 'template file')} to {directory}{kept}.")
+    click.echo(f'Use them: set dir = "{directory}" under [templates] in your config.')
+
+
+@templates_group.command("check")
+@click.pass_context
+def templates_check(ctx: click.Context) -> None:
+    """Render every template for varied sample customers and report what would go wrong."""
+    app: AppContext = ctx.obj
+    rendered, problems = cards.check_templates(app.config)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    click.echo(f"Rendered {_plural(rendered, 'card')}: {_plural(len(problems), 'problem')}.")
+    if problems:
+        ctx.exit(1)

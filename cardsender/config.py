@@ -71,6 +71,13 @@ class DatabaseConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class TemplatesConfig:
+    """Where the office's own card templates are; they override the bundled ones file by file."""
+
+    dir: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ImportConfig:
     """How import files are read."""
 
@@ -183,6 +190,7 @@ class Config:
     keep_in_touch: KeepInTouchConfig = KeepInTouchConfig()
     email: EmailConfig = EmailConfig()
     print: PrintConfig = PrintConfig()
+    templates: TemplatesConfig = TemplatesConfig()
 
 
 def find_config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
@@ -360,7 +368,9 @@ def parse_config(data: Mapping[str, Any], path: Path | None) -> Config:
             "SMTP password in the CARDSENDER_SMTP_PASSWORD environment variable or the system keyring "
             "(service 'cardsender', your SMTP username)"
         )
-    root = _Section(data, "", where, {"office", "database", "import", "occasions", "keep_in_touch", "email", "print"})
+    root = _Section(
+        data, "", where, {"office", "database", "import", "occasions", "keep_in_touch", "email", "print", "templates"}
+    )
     return Config(
         path=path,
         office=_office(root.sub("office", set(OfficeConfig.__slots__))),
@@ -370,6 +380,7 @@ def parse_config(data: Mapping[str, Any], path: Path | None) -> Config:
         keep_in_touch=_keep_in_touch(root.sub("keep_in_touch", set(KeepInTouchConfig.__slots__))),
         email=_email(root.sub("email", set(EmailConfig.__slots__)), base),
         print=_print(root.sub("print", set(PrintConfig.__slots__))),
+        templates=_templates(root.sub("templates", set(TemplatesConfig.__slots__)), base),
     )
 
 
@@ -399,6 +410,11 @@ def _https_url(s: _Section, key: str) -> str:
     if value and not value.startswith("https://"):
         s.fail(key, f"{value!r} must start with https:// (mail providers ignore other links)")
     return value
+
+
+def _templates(s: _Section, base: Path | None) -> TemplatesConfig:
+    folder = s.text("dir")
+    return TemplatesConfig(dir=_resolve(base, folder) if folder else None)
 
 
 def _imports(s: _Section) -> ImportConfig:

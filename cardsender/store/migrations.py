@@ -27,6 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     inspect,
     select,
+    text,
 )
 
 from cardsender.errors import StoreError
@@ -58,10 +59,31 @@ def _create_outbox(conn: Connection) -> None:
     meta.create_all(conn, tables=[table])
 
 
+def _variants_and_notes(conn: Connection) -> None:
+    """Version 3: the wording variant of each outbox card, and personal notes for the next card."""
+    conn.execute(text("ALTER TABLE outbox ADD COLUMN variant VARCHAR(20)"))  # the same on SQLite and PostgreSQL
+    meta = MetaData()
+    Table("customers", meta, Column("id", Integer, primary_key=True))
+    Table("outbox", meta, Column("id", Integer, primary_key=True))
+    notes = Table(
+        "personal_notes",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+        Column("occasion", String(20)),
+        Column("text", Text, nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        Column("used_at", DateTime),
+        Column("outbox_id", Integer, ForeignKey("outbox.id", ondelete="SET NULL")),
+    )
+    meta.create_all(conn, tables=[notes])
+
+
 # (version, name, upgrade from the previous version); version 1 is the initial schema.
 MIGRATIONS: list[Migration] = [
     (1, "initial: customers, contact events", None),
     (2, "outbox", _create_outbox),
+    (3, "card variants and personal notes", _variants_and_notes),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -93,6 +93,21 @@ outbox = Table(
     Column("reason", Text, nullable=False, default=""),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    # Which wording went out, so the next card of the occasion uses another (migration 3).
+    Column("variant", String(20)),
     UniqueConstraint("customer_id", "occasion", "occasion_date", "channel", name="uq_outbox_card"),
 )
 Index("ix_outbox_state_due", outbox.c.state, outbox.c.due_date)
+
+# A personal note for a customer's next card (of one occasion, or any); used once (migration 3).
+personal_notes = Table(
+    "personal_notes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("occasion", String(20)),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("used_at", DateTime),
+    Column("outbox_id", Integer, ForeignKey("outbox.id", ondelete="SET NULL")),
+)

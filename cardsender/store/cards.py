@@ -1,0 +1,51 @@
+"""Queries about cards' words: personal notes waiting for a card, and the wording variants already sent."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Connection, or_, select
+
+from cardsender.store.schema import customers, outbox, personal_notes
+
+# A card in one of these states has gone out (or most likely has): its wording counts as used.
+SENT_STATES = ("sending", "sent", "unknown", "printed", "mailed")
+
+
+def add_note(conn: Connection, customer_row_id: int, text: str, occasion: str | None, now: dt.datetime) -> None:
+    """Store a personal note for a customer's next card (of ``occasion``, or any when None)."""
+    conn.execute(
+        personal_notes.insert().values(customer_id=customer_row_id, occasion=occasion, text=text, created_at=now)
+    )
+
+
+def next_note(conn: Connection, external_id: str, occasion: str) -> str:
+    """Return the oldest unused note for the customer's next card of ``occasion`` (or of any), or ""."""
+    query = (
+        select(personal_notes.c.text)
+        .join(customers, customers.c.id == personal_notes.c.customer_id)
+        .where(
+            customers.c.external_id == external_id,
+            personal_notes.c.used_at.is_(None),
+            or_(personal_notes.c.occasion.is_(None), personal_notes.c.occasion == occasion),
+        )
+        .order_by(personal_notes.c.created_at, personal_notes.c.id)
+        .limit(1)
+    )
+    return str(conn.execute(query).scalar() or "")
+
+
+def variants_sent(conn: Connection, external_id: str, occasion: str) -> list[str]:
+    """Return the wording variants of a customer's cards of an occasion that went out, oldest first."""
+    query = (
+        select(outbox.c.variant)
+        .join(customers, customers.c.id == outbox.c.customer_id)
+        .where(
+            customers.c.external_id == external_id,
+            outbox.c.occasion == occasion,
+            outbox.c.state.in_(SENT_STATES),
+            outbox.c.variant.is_not(None),
+        )
+        .order_by(outbox.c.occasion_date, outbox.c.id)
+    )
+    return [str(variant) for variant in conn.execute(query).scalars()]

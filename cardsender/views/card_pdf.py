@@ -1,0 +1,56 @@
+"""A single printed card as a PDF (front, then inside), and a page of it as a PNG image.
+
+A simple quarter-letter card (4.25 x 5.5 in) in DejaVu Sans; the print batches with
+their folds, envelopes and labels come with the print work.  Text is data: it is
+escaped before it goes into Paragraph markup (REFERENCE.md, Print).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import inch
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Flowable, Frame, KeepInFrame, Paragraph
+
+from cardsender.fonts import register_fonts
+from cardsender.render import RenderedCard
+
+CARD_SIZE = (4.25 * inch, 5.5 * inch)
+MARGIN = 0.4 * inch
+FONT, BOLD = register_fonts()
+FRONT = ParagraphStyle("front", fontName=BOLD, fontSize=20, leading=25, alignment=TA_CENTER)
+INSIDE = ParagraphStyle("inside", fontName=FONT, fontSize=11, leading=15, spaceAfter=8)
+
+
+def _paragraphs(text: str, style: ParagraphStyle) -> list[Flowable]:
+    blocks = [block.strip() for block in text.split("\n\n") if block.strip()]
+    return [Paragraph(escape(block).replace("\n", "<br/>"), style) for block in blocks]
+
+
+def write_card_pdf(card: RenderedCard, path: Path) -> None:
+    """Write a card as two pages: the front line, then the inside greeting, each fitted to its panel."""
+    width, height = CARD_SIZE
+    canvas = Canvas(str(path), pagesize=CARD_SIZE, invariant=1, initialFontName=FONT)  # type: ignore[arg-type]  # a font name; the stubs say float
+    canvas.setTitle(f"{card.occasion} card")
+    for text, style, valign in ((card.card_front, FRONT, "middle"), (card.card_inside, INSIDE, "top")):
+        frame = Frame(MARGIN, MARGIN, width - 2 * MARGIN, height - 2 * MARGIN, 0, 0, 0, 0)
+        story = _paragraphs(text, style)
+        fitted = KeepInFrame(frame.width, frame.height, story, mode="shrink", vAlign=valign.upper())
+        frame.addFromList([fitted], canvas)
+        canvas.showPage()
+    canvas.save()
+
+
+def write_page_png(pdf: Path, png: Path, page: int = 0, dpi: int = 150) -> None:
+    """Render one page of a PDF to a PNG image a person can look at."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(str(pdf))
+    try:
+        document[page].render(scale=dpi / 72).to_pil().save(png, format="PNG")
+    finally:
+        document.close()
