@@ -37,6 +37,7 @@ CARD_OCCASIONS = ("birthday", "birthday_belated", "thanksgiving", "april_fools",
 CHRISTMAS_WORDS = re.compile(r"christmas|x-?mas|merry|no[eë]l|navidad|season'?s\s+greetings", re.IGNORECASE)
 CARD_FRONT_MAX = 40
 CARD_INSIDE_MAX = 350
+_MODULE_PATH = re.compile(r"'(?:\w+\.)+(?=\w+ object')")
 
 
 class TemplateError(CardsenderError):
@@ -78,6 +79,9 @@ class CardTemplates:
     def __init__(self, bundled: Path, override: Path | None = None, default_language: str = "en") -> None:
         self.roots = [root for root in (override, bundled) if root is not None]
         self.default_language = default_language
+        # Template files do not change while cards are rendered: each lookup is made once.
+        self._names: dict[tuple[str, str, str, str], str] = {}
+        self._variants: dict[str, list[str]] = {}
         self.env = CardEnvironment(
             loader=ChoiceLoader([FileSystemLoader(str(root)) for root in self.roots]),
             undefined=StrictUndefined,
@@ -90,6 +94,11 @@ class CardTemplates:
 
     def variants(self, occasion: str) -> list[str]:
         """Return the wording variants of an occasion (its sub-folders), from every templates folder."""
+        if occasion not in self._variants:
+            self._variants[occasion] = self._find_variants(occasion)
+        return self._variants[occasion]
+
+    def _find_variants(self, occasion: str) -> list[str]:
         found = {
             child.name
             for root in self.roots
@@ -106,6 +115,12 @@ class CardTemplates:
 
     def template_name(self, occasion: str, variant: str, part: str, language: str) -> str:
         """Return the template to use for a part in a language: ``body.fr.txt``, else ``body.txt``."""
+        key = (occasion, variant, part, language)
+        if key not in self._names:
+            self._names[key] = self._find_name(occasion, variant, part, language)
+        return self._names[key]
+
+    def _find_name(self, occasion: str, variant: str, part: str, language: str) -> str:
         stem, ext = part.split(".")
         for tag in language_suffixes(language, self.default_language):
             name = f"{occasion}/{variant}/{stem}.{tag}.{ext}"
@@ -126,8 +141,11 @@ class CardTemplates:
             raise TemplateError(f"template {exc.name or name}, line {exc.lineno}: {exc.message}") from None
         except UndefinedError as exc:
             where = self._where(exc, name)
+            what = _MODULE_PATH.sub(
+                "'", exc.message or "a variable is undefined"
+            )  # 'pkg.mod.View object' -> 'View object'
             raise TemplateError(
-                f"template {where}: {exc.message}; use only the variables listed in templates/cards/README.md"
+                f"template {where}: {what}; use only the variables listed in templates/cards/README.md"
             ) from None
         except SecurityError as exc:
             raise TemplateError(f"template {self._where(exc, name)}: not allowed in a card template ({exc})") from None
