@@ -75,7 +75,7 @@ def plan_from_facts(
 
 @dataclass(frozen=True, slots=True)
 class CallEntry:
-    """A customer staff should call: untouched for call_after_days or more."""
+    """A customer staff should call: untouched for call_after_days or more, or with a card held for review."""
 
     customer_id: str
     name: str
@@ -83,6 +83,7 @@ class CallEntry:
     last_contact: dt.date | None
     days_since_contact: int
     overdue: bool
+    card_held: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Return the stable JSON form used by ``calls --json``."""
@@ -93,6 +94,7 @@ class CallEntry:
             "last_contact": self.last_contact.isoformat() if self.last_contact else None,
             "days_since_contact": self.days_since_contact,
             "overdue": self.overdue,
+            "card_held": self.card_held,
         }
 
 
@@ -105,10 +107,11 @@ def calls_from_facts(facts: Iterable[CustomerFacts], config: Config, today: dt.d
             continue
         touched = last_touch(customer, today)
         days = (today - (touched or customer.added_on)).days
-        if days >= kit.call_after_days:
-            entries.append(
-                CallEntry(customer.customer_id, customer.name, customer.owner, touched, days, days > kit.max_gap_days)
-            )
+        # A card held for review is not going out: staff call at once, so the 70-day promise holds.
+        held = any(card.state == "held" for card in customer.cards)
+        if days >= kit.call_after_days or held:
+            overdue = days > kit.max_gap_days
+            entries.append(CallEntry(customer.customer_id, customer.name, customer.owner, touched, days, overdue, held))
     return sorted(entries, key=lambda e: (e.owner.casefold(), -e.days_since_contact, e.name.casefold()))
 
 
@@ -270,7 +273,7 @@ def coverage_report(store: Store, config: Config, today: dt.date) -> CoverageRep
         on=today,
         contactable=len(contactable),
         touched_within_limit=within,
-        at_risk=[e for e in calls if not e.overdue],
+        at_risk=[e for e in calls if not e.overdue and e.days_since_contact >= config.keep_in_touch.call_after_days],
         overdue=[e for e in calls if e.overdue],
         breaches_next_14_days=[c.customer_id for c in ahead.over_limit],
         cards_this_month=dict(Counter(c.occasion for c in year_cards if c.occasion_date.month == today.month)),

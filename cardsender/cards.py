@@ -286,6 +286,7 @@ class NoteAdded:
     customer: Customer
     occasion: str | None
     text: str
+    released: int
 
 
 def add_note(store: Store, customer_id: str, text: str, occasion: str | None, *, now: dt.datetime) -> NoteAdded:
@@ -297,8 +298,11 @@ def add_note(store: Store, customer_id: str, text: str, occasion: str | None, *,
         raise InputError(f"'{occasion}' is not an occasion; use one of: {', '.join(CARD_OCCASIONS)}")
     with store.begin() as conn:
         customer = customer_queries.get_customer(conn, customer_id)
-        queries.add_note(conn, customer_queries.find_internal_id(conn, customer_id), text, occasion, now)
-    return NoteAdded(customer, occasion, text)
+        row_id = customer_queries.find_internal_id(conn, customer_id)
+        queries.add_note(conn, row_id, text, occasion, now)
+        # A card held for being generic can go out once it carries the note; it is checked again then.
+        released = queries.release_held(conn, row_id, occasion, now)
+    return NoteAdded(customer, occasion, text, released)
 
 
 @dataclass(frozen=True, slots=True)

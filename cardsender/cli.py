@@ -540,7 +540,7 @@ def calls(app: AppContext, on: str | None, as_json: bool) -> None:
                 f"  {e.name} ({e.customer_id})",
                 e.last_contact.isoformat() if e.last_contact else "never",
                 str(e.days_since_contact),
-                "OVERDUE" if e.overdue else "",
+                ", ".join(flag for flag, on in (("OVERDUE", e.overdue), ("CARD HELD", e.card_held)) if on),
             )
             for e in group
         ]
@@ -710,6 +710,8 @@ def note(app: AppContext, customer_id: str, text: str, occasion: str | None) -> 
         added = cards.add_note(store, customer_id, text, occasion, now=clock.utc_now())
     which = f"next {occasion_label(occasion).lower()} card" if occasion else "next card"
     click.echo(f'Noted for {_who(added.customer)}\'s {which}: "{added.text}"')
+    if added.released:
+        click.echo(f"{_plural(added.released, 'card')} held for review will go out with it.")
 
 
 @cli.group("templates")

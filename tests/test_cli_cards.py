@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import json
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -12,17 +13,21 @@ import pypdf
 import pytest
 from click.testing import CliRunner, Result
 from PIL import Image
+from sqlalchemy import select
 
 from cardsender import paths
 from cardsender.cli import cli
 from cardsender.fields import parse_customer_fields
-from cardsender.records import ContactEvent
+from cardsender.records import Card, ContactEvent
 from cardsender.render import CARD_OCCASIONS, christmas_words
-from cardsender.store.customers import add_event, insert_customer
+from cardsender.store.customers import add_event, find_internal_id, insert_customer
+from cardsender.store.planning import add_card
+from cardsender.store.schema import outbox
 from tests.conftest import Workspace
 
 ADDED = dt.date(2024, 1, 5)
 WRITTEN_AT = dt.datetime(2024, 1, 5, 15, 30)
+NOW = dt.datetime(2026, 3, 20, 12, 0)
 ANA = {"id": "C1", "first_name": "Ana", "last_name": "Silva", "email": "ana@example.com", "birthday": "1986-03-14",
        "country": "CA", "channel": "email", "owner": "Maria", "street": "1 Main St", "city": "Toronto"}  # fmt: skip
 ELODIE = {"id": "C2", "first_name": "Élodie", "last_name": "Tremblay", "email": "elodie@example.ca",
@@ -225,3 +230,24 @@ def test_every_occasion_has_variants_in_english_and_french(occasion: str) -> Non
         names = {p.name for p in (folder / variant).iterdir()}
         assert names >= {"subject.txt", "body.txt", "body.html", "card.txt",
                          "subject.fr.txt", "body.fr.txt", "body.fr.html", "card.fr.txt"}  # fmt: skip
+
+
+def test_a_held_card_puts_the_customer_on_the_call_list_until_a_note_releases_it(shop: Workspace) -> None:
+    """A card held for review sends its customer to the call list at once; a note puts the card back to pending."""
+    with shop.open_store() as store, store.begin() as conn:
+        row = find_internal_id(conn, "C4")
+        add_card(conn, row, Card("C4", "check_in", dt.date(2026, 3, 20), "email", "held"), dt.date(2026, 3, 20), NOW)
+    calls = [
+        c for c in json.loads(run(shop, "calls", "--on", "2026-03-20", "--json").stdout) if c["customer_id"] == "C4"
+    ]
+    assert calls == [{"customer_id": "C4", "name": "Kim", "owner": "", "last_contact": None,
+                      "days_since_contact": 47, "overdue": False, "card_held": True}]  # fmt: skip
+    kim = [line for line in run(shop, "calls", "--on", "2026-03-20").stdout.splitlines() if "(C4)" in line]
+    assert kim[0].split()[-2:] == ["CARD", "HELD"]
+    noted = run(shop, "note", "C4", "Loved your photos from the coast ride!", "--occasion", "check_in")
+    assert noted.stdout.splitlines()[-1] == "1 card held for review will go out with it."
+    with shop.open_store() as store, store.begin() as conn:
+        states = conn.execute(select(outbox.c.state)).scalars().all()
+    assert states == ["pending"]
+    after = json.loads(run(shop, "calls", "--on", "2026-03-20", "--json").stdout)
+    assert "C4" not in [c["customer_id"] for c in after]

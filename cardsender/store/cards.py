@@ -19,6 +19,14 @@ def add_note(conn: Connection, customer_row_id: int, text: str, occasion: str | 
     )
 
 
+def release_held(conn: Connection, customer_row_id: int, occasion: str | None, now: dt.datetime) -> int:
+    """Put a customer's cards held for review (of ``occasion``, or all) back to pending; return how many."""
+    held = (outbox.c.customer_id == customer_row_id) & (outbox.c.state == "held")
+    if occasion is not None:
+        held &= outbox.c.occasion == ("birthday" if occasion == "birthday_belated" else occasion)
+    return int(conn.execute(outbox.update().where(held).values(state="pending", updated_at=now)).rowcount)
+
+
 def next_note(conn: Connection, external_id: str, occasion: str) -> str:
     """Return the oldest unused note for the customer's next card of ``occasion`` (or of any), or ""."""
     query = (
