@@ -137,9 +137,14 @@ def card_context(
     today: dt.date,
     office: OfficeConfig,
     note: str = "",
+    language: str | None = None,
 ) -> CardContext:
-    """Return the template variables for one card, from what is known on ``today``."""
-    language = customer.language or office.language
+    """Return the template variables for one card, from what is known on ``today``.
+
+    ``language`` is the one the card is written in (after the templates' fallback); by
+    default the customer's, else the office's.
+    """
+    language = language or customer.language or office.language
     past = [event for event in history if event.occurred_at.date() <= today]
     touches = [event for event in past if event.is_touch]
     purchases = [event for event in past if event.kind == "purchase"]
@@ -269,10 +274,18 @@ def preview_card(
         used = queries.variants_sent(conn, customer_id, occasion)
     occasion_date = next_occasion_date(occasion, customer, on, config)
     templates = card_templates(config)
-    context = card_context(
-        customer, history, occasion=occasion, occasion_date=occasion_date, today=on, office=config.office, note=note
-    )
     variant = choose_variant(templates.variants(occasion), used, customer.id)
+    language = templates.written_language(occasion, variant, customer.language or config.office.language)
+    context = card_context(
+        customer,
+        history,
+        occasion=occasion,
+        occasion_date=occasion_date,
+        today=on,
+        office=config.office,
+        note=note,
+        language=language,
+    )
     if channel is None:
         channel = "post" if customer.channel == "post" else "email"
     card, held = render_card(templates, context, occasion, variant, channel)
@@ -391,9 +404,10 @@ def check_templates(config: Config) -> tuple[int, list[TemplateProblem]]:
         for variant in variants:
             for sample, customer, history in sample_customers():
                 note = "Thanks for the tip about the coffee place!" if customer.id == "S3" else ""
+                language = templates.written_language(occasion, variant, customer.language or config.office.language)
                 context = card_context(
                     customer, history, occasion=occasion, occasion_date=today, today=today, office=config.office,
-                    note=note,
+                    note=note, language=language,
                 )  # fmt: skip
                 for channel in ("email", "post"):
                     try:

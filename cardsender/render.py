@@ -62,11 +62,20 @@ class CardEnvironment(SandboxedEnvironment):
     """The sandbox the templates run in."""
 
 
+# The files without a language tag (body.txt) are written in English.
+PLAIN_LANGUAGE = "en"
+
+
 def language_suffixes(language: str, default_language: str) -> list[str]:
-    """Return the file-name language tags to try, most specific first: fr-CA -> fr-ca, fr, then the default's."""
+    """Return the file-name language tags to try, most specific first: fr-CA -> fr-ca, fr, then the default's.
+
+    English is the plain files, so an English customer stops there rather than take the office's language.
+    """
     tags: list[str] = []
     for tag in (language, default_language):
         tag = tag.strip().lower().replace("_", "-")
+        if tag.split("-")[0] == PLAIN_LANGUAGE:
+            break
         for candidate in (tag, tag.split("-")[0]):
             if candidate and candidate not in tags:
                 tags.append(candidate)
@@ -127,6 +136,15 @@ class CardTemplates:
             if self._exists(name):
                 return name
         return f"{occasion}/{variant}/{part}"
+
+    def written_language(self, occasion: str, variant: str, language: str) -> str:
+        """Return the language a customer's card is written in, after the fallback: to write its dates in."""
+        name = self.template_name(occasion, variant, "body.txt", language)
+        tag = name.split("/")[-1].split(".")[1] if name.count(".") == 2 else ""
+        for wanted in (language, self.default_language):
+            if tag and wanted.lower().replace("_", "-").startswith(tag):
+                return wanted
+        return tag or PLAIN_LANGUAGE
 
     def _exists(self, name: str) -> bool:
         return any((root / name).is_file() for root in self.roots)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -214,3 +215,26 @@ def test_variants_are_not_repeated_until_all_were_used() -> None:
         sequence.append(choose_variant(variants, sequence, "C42"))
     assert sorted(sequence[:3]) == sorted(sequence[3:6]) == sorted(sequence[6:]) == variants
     assert {choose_variant(variants, [], key) for key in ("C1", "C2", "C3")} == set(variants)
+
+
+def test_an_english_customer_gets_the_plain_files_in_a_french_office(tmp_path: Path) -> None:
+    """The plain files are English: an English customer does not fall back to the office's French."""
+    write_set(tmp_path, **{"body__fr__txt": "Chère {{ customer.first_name }}"})
+    french_office = CardTemplates(tmp_path, default_language="fr-CA")
+    assert render_card(french_office, context_for(ANA, BIKE), "birthday", "v1")[0].text.startswith("Dear Ana,")
+    no_language = Customer("C7", "Lou", email="lou@example.com")
+    context = card_context(no_language, BIKE, occasion="birthday", occasion_date=TODAY, today=TODAY,
+                           office=replace(OFFICE, language="fr-CA"))  # fmt: skip
+    assert render_card(french_office, context, "birthday", "v1")[0].text == "Chère Lou\n"
+
+
+def test_the_written_language_follows_the_files_found(tmp_path: Path) -> None:
+    """Dates are written in the language of the files used: fr-CA for .fr files, English when none match."""
+    templates = CardTemplates(write_set(tmp_path, **{"body__fr__txt": "Chère {{ customer.first_name }}"}))
+    assert templates.written_language("birthday", "v1", "fr-CA") == "fr-CA"
+    assert templates.written_language("birthday", "v1", "uk") == "en"
+    assert templates.written_language("birthday", "v1", "en-GB") == "en"
+    ukrainian = Customer("C8", "Ольга", email="o@example.com", language="uk")
+    context = card_context(ukrainian, BIKE, occasion="birthday", occasion_date=TODAY, today=TODAY, office=OFFICE,
+                           language=templates.written_language("birthday", "v1", "uk"))  # fmt: skip
+    assert context.variables["last_purchase"].date == "February 20, 2026"
