@@ -36,12 +36,18 @@ def write_card_pdf(card: RenderedCard, path: Path) -> None:
     width, height = CARD_SIZE
     canvas = Canvas(str(path), pagesize=CARD_SIZE, invariant=1, initialFontName=FONT)  # type: ignore[arg-type]  # a font name; the stubs say float
     canvas.setTitle(f"{card.occasion} card")
-    for text, style, valign in ((card.card_front, FRONT, "middle"), (card.card_inside, INSIDE, "top")):
-        frame = Frame(MARGIN, MARGIN, width - 2 * MARGIN, height - 2 * MARGIN, 0, 0, 0, 0)
-        story = _paragraphs(text, style)
-        fitted = KeepInFrame(frame.width, frame.height, story, mode="shrink", vAlign=valign.upper())
-        frame.addFromList([fitted], canvas)
-        canvas.showPage()
+    inner_width, inner_height = width - 2 * MARGIN, height - 2 * MARGIN
+    # The front: its line centred on the panel.
+    front = KeepInFrame(inner_width, inner_height, _paragraphs(card.card_front, FRONT), mode="shrink")
+    _, front_height = front.wrapOn(canvas, inner_width, inner_height)
+    front.drawOn(canvas, MARGIN, (height - front_height) / 2)
+    canvas.showPage()
+    # The inside: the greeting from the top, shrunk if it must be to fit the panel.
+    frame = Frame(MARGIN, MARGIN, inner_width, inner_height, 0, 0, 0, 0)
+    frame.addFromList(
+        [KeepInFrame(inner_width, inner_height, _paragraphs(card.card_inside, INSIDE), mode="shrink")], canvas
+    )
+    canvas.showPage()
     canvas.save()
 
 
