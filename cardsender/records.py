@@ -51,6 +51,8 @@ class Customer:
     do_not_contact: bool = False
     notes: str = ""
     added_on: dt.date | None = None
+    # Set when the mail server refused the address for good; cleared when the email changes.
+    email_bouncing: bool = False
 
     @property
     def display_name(self) -> str:

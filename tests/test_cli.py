@@ -252,7 +252,8 @@ def test_customers_show_json(shop: Workspace) -> None:
         "country": "CA", "subdivision": "", "street": "", "city": "", "postal_code": "", "channel": "email",
         "language": "fr-CA", "owner": "Maria", "customer_since": None, "no_email": False, "no_post": False,
         "no_humor": False, "do_not_contact": False, "notes": "", "added_on": today().isoformat(),
-        "last_contact": days_ago(10).isoformat(), "days_since_contact": 10, "years_as_customer": 0,
+        "email_bouncing": False, "last_contact": days_ago(10).isoformat(), "days_since_contact": 10,
+        "years_as_customer": 0,
         "history": [
             {"occurred_at": f"{days_ago(10)}T10:00:00", "kind": "purchase", "summary": "Road bike",
              "source": "import"},
@@ -287,6 +288,7 @@ def test_customers_show_text(shop: Workspace) -> None:
         "do_not_contact  no\n"
         "notes\n"
         f"added_on        {today()}\n"
+        "email_bouncing  no\n"
         "\n"
         "History:\n"
         "When              Kind  Summary            Source\n"
@@ -524,6 +526,7 @@ def test_export_prints_everything_stored(shop: Workspace) -> None:
             "subdivision": "", "street": "千代田区丸の内1-1", "city": "東京都", "postal_code": "", "channel": "post",
             "language": "", "owner": "Aiko", "customer_since": None, "no_email": False, "no_post": False,
             "no_humor": True, "do_not_contact": False, "notes": "", "added_on": today().isoformat(),
+            "email_bouncing": False,
             "created_at": "2026-01-05T15:30:00Z", "updated_at": "2026-01-05T15:30:00Z",
         },
         "contact_history": [

@@ -18,7 +18,7 @@ from cardsender.store.schema import contact_events, customers
 _PLAIN_COLUMNS = (
     "first_name", "last_name", "email", "country", "subdivision", "street", "city", "postal_code",
     "channel", "language", "owner", "customer_since", "no_email", "no_post", "no_humor",
-    "do_not_contact", "notes",
+    "do_not_contact", "notes", "email_bouncing",
 )  # fmt: skip
 
 
@@ -94,8 +94,10 @@ def insert_customer(conn: Connection, values: Mapping[str, Any], today: dt.date,
 
 
 def update_customer(conn: Connection, external_id: str, values: Mapping[str, Any], now: dt.datetime) -> None:
-    """Change the given fields of one customer."""
+    """Change the given fields of one customer; a new email is no longer marked bouncing."""
     row = columns_from_fields(values) | {"updated_at": now}
+    if "email" in values:
+        row["email_bouncing"] = False
     result = conn.execute(customers.update().where(customers.c.external_id == external_id).values(**row))
     if result.rowcount == 0:
         raise NotFoundError(f"no customer with id '{external_id}'; see 'cardsender customers list'")

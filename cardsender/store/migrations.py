@@ -79,11 +79,31 @@ def _variants_and_notes(conn: Connection) -> None:
     meta.create_all(conn, tables=[notes])
 
 
+def _delivery(conn: Connection) -> None:
+    """Version 4: what delivery records on each outbox row, and addresses that bounce."""
+    # Plain ADD COLUMN, the same on SQLite and PostgreSQL; NOT NULL columns get their default for old rows.
+    for column in (
+        "expires_on DATE",
+        "attempts INTEGER NOT NULL DEFAULT 0",
+        "next_attempt_at TIMESTAMP",
+        "last_error TEXT NOT NULL DEFAULT ''",
+        "server_reply TEXT NOT NULL DEFAULT ''",
+        "message_id VARCHAR(300)",
+        "content_hash VARCHAR(64)",
+        "claimed_by VARCHAR(100)",
+        "lease_until TIMESTAMP",
+        "sent_at TIMESTAMP",
+    ):
+        conn.execute(text(f"ALTER TABLE outbox ADD COLUMN {column}"))
+    conn.execute(text("ALTER TABLE customers ADD COLUMN email_bouncing BOOLEAN NOT NULL DEFAULT FALSE"))
+
+
 # (version, name, upgrade from the previous version); version 1 is the initial schema.
 MIGRATIONS: list[Migration] = [
     (1, "initial: customers, contact events", None),
     (2, "outbox", _create_outbox),
     (3, "card variants and personal notes", _variants_and_notes),
+    (4, "delivery state of outbox rows, bouncing addresses", _delivery),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -53,7 +53,7 @@ def load_facts(
     query = select(
         c.id, c.external_id, c.first_name, c.last_name, c.owner, c.birth_year, c.birth_month, c.birth_day,
         c.country, c.channel, c.email, c.street, c.city, c.postal_code, c.no_email, c.no_post, c.no_humor,
-        c.do_not_contact, c.added_on, last.c.last_touch,
+        c.do_not_contact, c.added_on, c.email_bouncing, last.c.last_touch,
     ).outerjoin(last, last.c.customer_id == c.id)  # fmt: skip
     if only is not None and not only.everyone:
         birthday_pairs = [and_(c.birth_month == m, c.birth_day == d) for m, d in sorted(only.birthdays)]
@@ -113,7 +113,7 @@ def load_facts(
     for (
         row_id, external_id, first_name, last_name, owner, birth_year, birth_month, birth_day, country,
         channel, email, street, city, postal_code, no_email, no_post, no_humor, do_not_contact, added_on,
-        last_touch,
+        email_bouncing, last_touch,
     ) in found:  # fmt: skip
         yield CustomerFacts(
             customer_id=external_id,
@@ -123,7 +123,9 @@ def load_facts(
             birthday=Birthday(birth_month, birth_day, birth_year) if birth_month else None,
             country=country,
             preferred_channel=channel,
-            channels=usable_channels(channel, email, bool(street and (city or postal_code)), no_email, no_post),
+            channels=usable_channels(
+                channel, email, bool(street and (city or postal_code)), no_email, no_post, email_bouncing
+            ),
             no_humor=no_humor,
             do_not_contact=do_not_contact,
             last_event_touch=last_touch.date() if last_touch else None,

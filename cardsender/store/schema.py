@@ -51,6 +51,8 @@ customers = Table(
     Column("added_on", Date, nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    # A permanent refusal of the address: no more email to it until the email is changed (migration 4).
+    Column("email_bouncing", Boolean, nullable=False, default=False),
 )
 
 contact_events = Table(
@@ -95,6 +97,18 @@ outbox = Table(
     Column("updated_at", DateTime, nullable=False),
     # Which wording went out, so the next card of the occasion uses another (migration 3).
     Column("variant", String(20)),
+    # Delivery (migration 4): the last day to try (none for a check-in), attempts and the next one,
+    # the last error and the server's reply, the message, the claim of the service sending it.
+    Column("expires_on", Date),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("server_reply", Text, nullable=False, default=""),
+    Column("message_id", String(300)),
+    Column("content_hash", String(64)),
+    Column("claimed_by", String(100)),
+    Column("lease_until", DateTime),
+    Column("sent_at", DateTime),
     UniqueConstraint("customer_id", "occasion", "occasion_date", "channel", name="uq_outbox_card"),
 )
 Index("ix_outbox_state_due", outbox.c.state, outbox.c.due_date)
