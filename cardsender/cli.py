@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import socket
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -13,15 +15,18 @@ from typing import Any, NoReturn
 
 import click
 
-from cardsender import __version__, agenda, cards, clock, customers, importers, workspace
-from cardsender.config import DATE_FORMATS, Config, load_config
+from cardsender import __version__, agenda, cards, clock, customers, importers, outbox, workspace
+from cardsender.config import DATE_FORMATS, Config, load_config, smtp_password
+from cardsender.delivery.mail import FileTransport, SmtpTransport, Transport
 from cardsender.errors import CardsenderError, InputError
 from cardsender.message import build_email
 from cardsender.occasions import OCCASIONS
 from cardsender.planner import Touch
 from cardsender.records import EVENT_KINDS, Customer
 from cardsender.render import CARD_OCCASIONS
+from cardsender.service import SendCycle
 from cardsender.store import Store
+from cardsender.store.outbox import OutboxRow
 from cardsender.table import format_table
 from cardsender.views.labels import occasion_label
 
@@ -740,3 +745,105 @@ def templates_check(ctx: click.Context) -> None:
     click.echo(f"Rendered {_plural(rendered, 'card')}: {_plural(len(problems), 'problem')}.")
     if problems:
         ctx.exit(1)
+
+
+# Sending.
+
+
+def _transport(app: AppContext) -> Transport:
+    """Return the configured email transport: files in a folder, or an SMTP server."""
+    email = app.config.email
+    if email.transport == "file":
+        return FileTransport(email.outbox_dir)
+    password = smtp_password(email, os.environ) if email.username else None
+    return SmtpTransport(email, app.config.office.from_address, password)
+
+
+@cli.command("send")
+@on_option
+@click.option("--dry-run/--no-dry-run", default=True, show_default=True,
+              help="A dry run writes the messages to a folder and changes nothing; --no-dry-run sends.")  # fmt: skip
+@click.option("--limit", type=click.IntRange(1), help="Send at most this many cards.")
+@click.pass_context
+def send(ctx: click.Context, on: str | None, dry_run: bool, limit: int | None) -> None:
+    """Plan today's cards and send the email ones that are due (a dry run unless --no-dry-run)."""
+    app: AppContext = ctx.obj
+    today = _today(app, on)
+    office_today = clock.office_today(app.config.office.timezone)
+    if not dry_run and today > office_today:
+        raise InputError(f"--on {today.isoformat()} is in the future; cards go out on their day, not before")
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    with _store(app) as store:
+        cycle = SendCycle(store, app.config, today=today, now=clock.utc_now,
+                          office_now=clock.office_now(app.config.office.timezone), worker=worker)  # fmt: skip
+        if dry_run:
+            folder = app.config.email.outbox_dir / "dry-run" / today.isoformat()
+            report = cycle.dry_run(folder, limit)
+        else:
+            report = cycle.run(_transport(app), limit)
+    for result in report.results:
+        click.echo(f"{result.state:<10} {result.customer_id:<12} {occasion_label(result.occasion):<13} {result.detail}")
+    if report.dry_run:
+        would = report.count("would-send")
+        click.echo(
+            f"Dry run for {today.isoformat()}: {_plural(would, 'card')} would go out (written to {report.folder}), "
+            f"{report.count('would-hold')} would be held for review. Send them with --no-dry-run."
+        )
+        return
+    outcomes = (("pending", "to retry"), ("failed", "failed"), ("unknown", "unknown"), ("held", "held"))
+    counts = ", ".join(f"{report.count(state)} {label}" for state, label in (*outcomes, ("cancelled", "cancelled")))
+    recovered = f"; {report.recovered} left sending by a crash are now unknown" if report.recovered else ""
+    click.echo(f"Sent {_plural(report.count('sent'), 'card')} on {today.isoformat()}: {counts}{recovered}.")
+    if report.stopped:
+        click.echo(f"Error: stopped: {report.stopped}; the cards stay pending (see 'cardsender status')", err=True)
+        ctx.exit(1)
+
+
+def _outbox_rows(rows: list[OutboxRow]) -> str:
+    lines = [
+        (str(r.row), r.state, r.customer_id, occasion_label(r.occasion), r.channel, r.occasion_date.isoformat(),
+         str(r.attempts), r.last_error or r.reason)
+        for r in rows
+    ]  # fmt: skip
+    return format_table(lines, ("Row", "State", "Customer", "Occasion", "Channel", "For", "Tries", "Why"))
+
+
+@cli.command("status")
+@click.pass_obj
+def status(app: AppContext) -> None:
+    """List the cards that need someone: unknown, failed, held for review, or stuck pending."""
+    with _store(app) as store:
+        rows = outbox.needs_attention(store)
+    if rows:
+        click.echo(_outbox_rows(rows))
+    unknown = sum(1 for r in rows if r.state == "unknown")
+    hint = "; settle unknown ones with 'cardsender resolve ROW sent|resend|cancel'" if unknown else ""
+    click.echo(f"{_plural(len(rows), 'card')} need attention{hint}.")
+
+
+@cli.command("resolve")
+@click.argument("row", type=int)
+@click.argument("action", type=click.Choice(outbox.RESOLUTIONS))
+@click.pass_obj
+def resolve(app: AppContext, row: int, action: str) -> None:
+    """Settle a card whose fate is unknown: it was sent, send it again, or cancel it."""
+    with _store(app) as store:
+        done = outbox.resolve(store, row, action, now=clock.utc_now(),
+                              office_now=clock.office_now(app.config.office.timezone))  # fmt: skip
+    click.echo(f"Row {done.row} ({done.customer_id}, {occasion_label(done.occasion)}) is now {done.state}.")
+
+
+@cli.command("outbox")
+@click.option("--state", "states", multiple=True, help="Only rows in this state (repeat for several).")
+@json_option
+@click.pass_obj
+def outbox_command(app: AppContext, states: tuple[str, ...], as_json: bool) -> None:
+    """List the outbox: every card planned, sent, held or failed."""
+    with _store(app) as store:
+        rows = outbox.list_outbox(store, states or None)
+    if as_json:
+        _print_json([row.to_json() for row in rows])
+        return
+    if rows:
+        click.echo(_outbox_rows(rows))
+    click.echo(f"{_plural(len(rows), 'card')} in the outbox.")

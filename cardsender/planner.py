@@ -298,14 +298,15 @@ def _thank_yous(facts: CustomerFacts, first: dt.date, today: dt.date, config: Co
     settings = config.occasions.thank_you
     delay = dt.timedelta(days=settings.delay_days)
     known = [p for p in facts.purchases if p.day <= today]
-    sent_days = [c.occasion_date for c in facts.cards if c.occasion == "thank_you"]
+    # Thank-yous that went out; one waiting in the outbox is this cluster's own card, not an earlier one.
+    sent_days = [c.occasion_date for c in facts.cards if c.occasion == "thank_you" and c.state in FIXED_STATES]
     for cluster in _purchase_clusters(known, settings.coalesce_days):
         latest = cluster[-1]
         day = latest.day + delay
         if day < first:
             continue
         # A thank-you already made for this cluster covers its later purchases too.
-        if any(cluster[0].day + delay <= sent <= day for sent in sent_days):
+        if any(cluster[0].day + delay <= sent < day for sent in sent_days):
             continue
         what = f" ({latest.summary})" if latest.summary else ""
         yield _Candidate("thank_you", day, f"thank you for the purchase on {latest.day.isoformat()}{what}")

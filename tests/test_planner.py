@@ -354,3 +354,18 @@ def test_forecast_summary() -> None:
         "customers_over_limit": 0,
         "cards_per_month": {"2026-12": {"birthday": 1}},
     }
+
+
+def test_a_pending_thank_you_stays_due() -> None:
+    """A thank-you waiting in the outbox is still due on its day: it is the cluster's own card."""
+    waiting = Card("c1", "thank_you", d(2026, 3, 2), "email", "pending")
+    f = facts(purchases=(Purchase(d(2026, 3, 1), "Helmet"),), cards=(waiting,), last_event_touch=d(2026, 3, 1))
+    assert due(f, d(2026, 3, 2)) == [("thank_you", "email", d(2026, 3, 2), d(2026, 3, 2))]
+
+
+def test_a_thank_you_sent_for_a_cluster_covers_its_later_purchases() -> None:
+    """After a thank-you went out, another purchase within coalesce_days gets no second one."""
+    sent_card = Card("c1", "thank_you", d(2026, 3, 2), "email", "sent")
+    purchases = (Purchase(d(2026, 3, 1), "Helmet"), Purchase(d(2026, 3, 6), "Lights"))
+    f = facts(purchases=purchases, cards=(sent_card,), last_event_touch=d(2026, 3, 6))
+    assert due(f, d(2026, 3, 7)) == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from sqlalchemy import Connection, and_, func, or_, select
 
@@ -29,9 +29,15 @@ def _midnight(day: dt.date) -> dt.datetime:
 
 
 def load_facts(
-    conn: Connection, config: Config, today: dt.date, only: DueFilter | None = None
+    conn: Connection,
+    config: Config,
+    today: dt.date,
+    only: DueFilter | None = None,
+    customer_rows: Collection[int] | None = None,
 ) -> Iterator[CustomerFacts]:
     """Yield every customer's planning facts as of ``today``; history after today is ignored.
+
+    With ``customer_rows``, only those customers (by row id) are read.
 
     With ``only``, customers who cannot have a card due today are left out.
     """
@@ -55,6 +61,8 @@ def load_facts(
         c.country, c.channel, c.email, c.street, c.city, c.postal_code, c.no_email, c.no_post, c.no_humor,
         c.do_not_contact, c.added_on, c.email_bouncing, last.c.last_touch,
     ).outerjoin(last, last.c.customer_id == c.id)  # fmt: skip
+    if customer_rows is not None:
+        query = query.where(c.id.in_(sorted(customer_rows)))
     if only is not None and not only.everyone:
         birthday_pairs = [and_(c.birth_month == m, c.birth_day == d) for m, d in sorted(only.birthdays)]
         query = query.where(
@@ -78,7 +86,8 @@ def load_facts(
         )
     found = conn.execute(query).all()
     # Purchases and cards only of the customers read (all of them without a filter).
-    wanted = {row[0] for row in found} if only is not None and not only.everyone else None
+    filtered = customer_rows is not None or (only is not None and not only.everyone)
+    wanted = {row[0] for row in found} if filtered else None
 
     purchases: dict[int, list[Purchase]] = defaultdict(list)
     recent = select(contact_events.c.customer_id, contact_events.c.occurred_at, contact_events.c.summary).where(

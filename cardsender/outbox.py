@@ -1,0 +1,60 @@
+"""The outbox as staff see it: what went out, what is stuck, and settling a card whose fate is unknown."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from cardsender.errors import InputError, NotFoundError
+from cardsender.records import ContactEvent
+from cardsender.store import Store
+from cardsender.store import outbox as queries
+from cardsender.store.customers import add_event
+from cardsender.views.labels import occasion_label
+
+# What staff must look at: cards whose fate is unknown, that failed, or are held for review,
+# and pending ones that the server would not take (their last error says why).
+ATTENTION_STATES = ("unknown", "failed", "held")
+RESOLUTIONS = ("sent", "resend", "cancel")
+
+
+def list_outbox(store: Store, states: Iterable[str] | None = None) -> list[queries.OutboxRow]:
+    """Return the outbox rows in the given states (all when None), by due date."""
+    wanted = list(states) if states is not None else None
+    unknown = sorted(set(wanted or ()) - set(queries.STATES))
+    if unknown:
+        raise InputError(f"'{unknown[0]}' is not an outbox state; use one of: {', '.join(queries.STATES)}")
+    with store.begin() as conn:
+        return queries.list_rows(conn, wanted)
+
+
+def needs_attention(store: Store) -> list[queries.OutboxRow]:
+    """Return the rows staff should look at: unknown, failed, held, and pending ones with an error."""
+    with store.begin() as conn:
+        rows = queries.list_rows(conn, (*ATTENTION_STATES, "pending"))
+    return [row for row in rows if row.state != "pending" or row.last_error]
+
+
+def resolve(store: Store, row_id: int, action: str, *, now: dt.datetime, office_now: dt.datetime) -> queries.OutboxRow:
+    """Settle an unknown card: it was ``sent`` (it counts as a contact), ``resend`` it, or ``cancel`` it."""
+    if action not in RESOLUTIONS:
+        raise InputError(f"'{action}' is not a way to resolve a card; use one of: {', '.join(RESOLUTIONS)}")
+    with store.begin() as conn:
+        row = queries.get_row(conn, row_id)
+        if row is None:
+            raise NotFoundError(f"no outbox row {row_id}; see 'cardsender status' or 'cardsender outbox'")
+        if row.state != "unknown":
+            raise InputError(
+                f"row {row_id} is {row.state}, not unknown; only a card whose fate is unknown is resolved by hand"
+            )
+        if action == "sent":
+            queries.set_state(conn, row_id, ("unknown",), now, state="sent", sent_at=now, last_error="")
+            summary = f"{occasion_label(row.occasion)} card by email (confirmed sent by staff)"
+            add_event(conn, row.customer_row, ContactEvent(row.customer_id, office_now, "card", summary, "card"), now)
+        elif action == "resend":
+            queries.set_state(conn, row_id, ("unknown",), now, state="pending", next_attempt_at=None, last_error="")
+        else:
+            queries.set_state(conn, row_id, ("unknown",), now, state="cancelled", reason="cancelled by staff")
+        updated = queries.get_row(conn, row_id)
+    assert updated is not None
+    return updated

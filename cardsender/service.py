@@ -1,0 +1,282 @@
+"""The send cycle shared by ``cardsender send`` and the service: plan, claim, check again, render, send, record.
+
+Every step that matters is committed before the next one talks to the outside:
+due rows are claimed (``sending``) before the server is contacted, and each
+result is recorded as soon as the server has answered.  A crash therefore leaves
+at most the rows in ``sending``, which the next cycle turns into ``unknown``: a
+card is never sent twice by the machine, and never silently lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from email.message import EmailMessage
+from pathlib import Path
+
+from cardsender import agenda, cards
+from cardsender.config import Config
+from cardsender.delivery.mail import FileTransport, Outcome, ServerError, Transport
+from cardsender.message import build_email
+from cardsender.planner import plan_customer
+from cardsender.render import TemplateError, choose_variant
+from cardsender.store import Store
+from cardsender.store import cards as card_queries
+from cardsender.store import customers as customer_queries
+from cardsender.store import outbox as queries
+from cardsender.store.planning import load_facts
+from cardsender.views.labels import occasion_label
+
+# How long a claim lasts before another cycle may take the row for lost (it then becomes unknown).
+LEASE = dt.timedelta(minutes=30)
+# Waits before retrying a temporary failure: 15 minutes, doubling, at most 6 hours.
+FIRST_RETRY = dt.timedelta(minutes=15)
+LONGEST_RETRY = dt.timedelta(hours=6)
+
+
+@dataclass(frozen=True, slots=True)
+class CardResult:
+    """What one due card came to in a cycle."""
+
+    row: int
+    customer_id: str
+    occasion: str
+    state: str  # sent, pending (to retry), failed, unknown, held, cancelled; in a dry run: would-send, would-hold
+    detail: str
+
+
+@dataclass(slots=True)
+class CycleReport:
+    """What a send cycle did."""
+
+    dry_run: bool
+    planned: int = 0
+    recovered: int = 0
+    expired: int = 0
+    results: list[CardResult] = field(default_factory=list)
+    stopped: str | None = None
+    folder: Path | None = None
+
+    def count(self, state: str) -> int:
+        """Return how many cards ended in a state."""
+        return sum(1 for result in self.results if result.state == state)
+
+
+def retry_after(attempts: int) -> dt.timedelta:
+    """Return the wait before the next attempt, doubling with each failure."""
+    return min(FIRST_RETRY * (1 << max(attempts - 1, 0)), LONGEST_RETRY)
+
+
+def content_hash(text: str, html: str) -> str:
+    """Return a hash of a card's content, kept with the row to show what went out."""
+    return hashlib.sha256(f"{text}\0{html}".encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A claimed row's message, or why it is not sent."""
+
+    message: EmailMessage | None
+    state: str  # send, held, cancelled
+    detail: str
+    variant: str = ""
+    note: str = ""
+    hash: str = ""
+    summary: str = ""
+
+
+class SendCycle:
+    """One run of the send cycle for a day."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        *,
+        today: dt.date,
+        now: Callable[[], dt.datetime],
+        office_now: dt.datetime,
+        worker: str,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.today = today
+        self.now = now
+        self.office_now = office_now
+        self.worker = worker
+        self.sleep = sleep
+        self.templates = cards.card_templates(config)
+
+    def plan(self, report: CycleReport) -> None:
+        """Recover rows a crash left in sending, expire old ones, and add today's email cards to the outbox."""
+        touches = [t for t in agenda.plan_touches(self.store, self.config, self.today) if t.channel == "email"]
+        with self.store.begin() as conn:
+            now = self.now()
+            report.recovered = queries.recover_abandoned(conn, now)
+            report.expired = queries.expire_overdue(conn, self.today, now)
+            ids = queries.customer_row_ids(conn, (t.customer_id for t in touches))
+            report.planned = queries.record_touches(conn, touches, ids, self.config.occasions.grace_days, now)
+
+    def run(self, transport: Transport, limit: int | None = None) -> CycleReport:
+        """Plan, then send what is due over one connection, recording each result as it comes."""
+        report = CycleReport(dry_run=False)
+        self.plan(report)
+        allowed = self._daily_allowance()
+        if allowed <= 0:
+            report.stopped = f"the daily limit of {self.config.email.rate_per_day} emails is reached"
+            return report
+        with self.store.begin() as conn:
+            limit = allowed if limit is None else min(limit, allowed)
+            claimed = queries.claim_due(conn, self.today, self.now(), self.worker, LEASE, limit)
+        if not claimed:
+            return report
+        still_due = self._still_due(claimed)
+        try:
+            transport.open()
+        except ServerError as exc:
+            self._release(claimed, str(exc))
+            report.stopped = str(exc)
+            return report
+        pause = 60.0 / self.config.email.rate_per_minute
+        try:
+            for index, row in enumerate(claimed):
+                if index:
+                    self.sleep(pause)
+                try:
+                    report.results.append(self._send_one(row, still_due, transport))
+                except ServerError as exc:
+                    self._release(claimed[index:], str(exc))
+                    report.stopped = str(exc)
+                    break
+        finally:
+            transport.close()
+        return report
+
+    def dry_run(self, folder: Path, limit: int | None = None) -> CycleReport:
+        """Render what would be sent today into a folder of .eml files; the outbox is not changed."""
+        report = CycleReport(dry_run=True, folder=folder)
+        touches = [t for t in agenda.plan_touches(self.store, self.config, self.today) if t.channel == "email"]
+        writer = FileTransport(folder)
+        writer.open()
+        for touch in touches[:limit]:
+            row = queries.OutboxRow(
+                0, 0, touch.customer_id, touch.occasion, touch.channel, touch.occasion_date, touch.due_date,
+                None, "pending", 0, "", "", None, None, touch.reason, self.now(),
+            )  # fmt: skip
+            prepared = self._prepare(row)
+            if prepared.state == "send":
+                assert prepared.message is not None
+                writer.send(prepared.message)
+                report.results.append(CardResult(0, touch.customer_id, touch.occasion, "would-send", prepared.detail))
+            else:
+                report.results.append(CardResult(0, touch.customer_id, touch.occasion, "would-hold", prepared.detail))
+        return report
+
+    def _daily_allowance(self) -> int:
+        with self.store.begin() as conn:
+            sent = queries.count_sent_since(conn, self.now() - dt.timedelta(days=1))
+        return self.config.email.rate_per_day - sent
+
+    def _still_due(self, claimed: list[queries.OutboxRow]) -> dict[int, str | None]:
+        """Check each claimed row against the planner as of now: None when still due, else why not."""
+        rows = {row.customer_row for row in claimed}
+        with self.store.begin() as conn:
+            facts = {f.customer_id: f for f in load_facts(conn, self.config, self.today, customer_rows=rows)}
+        verdicts: dict[int, str | None] = {}
+        for row in claimed:
+            customer = facts.get(row.customer_id)
+            if customer is None:
+                verdicts[row.row] = "the customer is no longer in the database"
+                continue
+            key = (row.customer_id, row.occasion, row.occasion_date, row.channel)
+            # Plan as if this card were still pending: the planner then keeps it only if it is still wanted.
+            open_cards = tuple(
+                replace(card, state="pending") if (card.customer_id, card.occasion, card.occasion_date, card.channel)
+                == key else card
+                for card in customer.cards
+            )  # fmt: skip
+            schedule = plan_customer(replace(customer, cards=open_cards), self.today, self.config)
+            if any(t.key == key for t in schedule.due(self.today)):
+                verdicts[row.row] = None
+            else:
+                why = [t.suppressed_reason for t in schedule.suppressed if t.key == key and t.suppressed_reason]
+                verdicts[row.row] = why[0] if why else "no longer needed: a newer contact or card came first"
+        return verdicts
+
+    def _prepare(self, row: queries.OutboxRow) -> _Prepared:
+        """Render a card's message, or say why it is held."""
+        with self.store.begin() as conn:
+            customer = customer_queries.get_customer(conn, row.customer_id)
+            history = customer_queries.events_of(conn, row.customer_id)
+            note = card_queries.next_note(conn, row.customer_id, row.occasion)
+            used = card_queries.variants_sent(conn, row.customer_id, row.occasion)
+        occasion = cards.template_occasion(row.occasion, row.occasion_date, self.today)
+        try:
+            variant = choose_variant(self.templates.variants(occasion), used, customer.id)
+            language = self.templates.written_language(
+                occasion, variant, customer.language or self.config.office.language
+            )
+            context = cards.card_context(
+                customer, history, occasion=occasion, occasion_date=row.occasion_date, today=self.today,
+                office=self.config.office, note=note, language=language,
+            )  # fmt: skip
+            card, held = cards.render_card(self.templates, context, occasion, variant, "email")
+        except TemplateError as exc:
+            return _Prepared(None, "held", f"the template cannot be used: {exc}")
+        if held:
+            return _Prepared(None, "held", held)
+        message = build_email(card, customer, self.config.office, self.now())
+        summary = f"{occasion_label(row.occasion)} card by email: {card.subject}"
+        return _Prepared(message, "send", card.subject, variant, note, content_hash(card.text, card.html), summary)
+
+    def _send_one(self, row: queries.OutboxRow, still_due: dict[int, str | None], transport: Transport) -> CardResult:
+        """Check, render and send one claimed row, and record what happened."""
+        why_not = still_due.get(row.row)
+        if why_not is not None:
+            self._settle(row, state="cancelled", reason=f"cancelled: {why_not}")
+            return CardResult(row.row, row.customer_id, row.occasion, "cancelled", why_not)
+        prepared = self._prepare(row)
+        if prepared.state == "held":
+            self._settle(row, state="held", last_error=prepared.detail)
+            return CardResult(row.row, row.customer_id, row.occasion, "held", prepared.detail)
+        assert prepared.message is not None
+        outcome: Outcome = transport.send(prepared.message)
+        message_id = str(prepared.message["Message-ID"])
+        if outcome.state == "sent":
+            with self.store.begin() as conn:
+                queries.mark_sent(
+                    conn, row, self.worker, self.now(), self.office_now, message_id=message_id, reply=outcome.reply,
+                    content_hash=prepared.hash, variant=prepared.variant, summary=prepared.summary, note=prepared.note,
+                )  # fmt: skip
+            return CardResult(row.row, row.customer_id, row.occasion, "sent", outcome.reply)
+        if outcome.state == "retry":
+            attempts = row.attempts + 1
+            if row.expires_on is not None and self.today >= row.expires_on:
+                self._settle(row, state="failed", attempts=attempts, last_error=f"{outcome.reply}; no time left")
+                return CardResult(row.row, row.customer_id, row.occasion, "failed", outcome.reply)
+            self._settle(
+                row, state="pending", attempts=attempts, last_error=outcome.reply,
+                next_attempt_at=self.now() + retry_after(attempts),
+            )  # fmt: skip
+            return CardResult(row.row, row.customer_id, row.occasion, "pending", outcome.reply)
+        self._settle(
+            row, state=outcome.state, attempts=row.attempts + 1, last_error=outcome.reply, message_id=message_id
+        )
+        if outcome.bouncing:
+            with self.store.begin() as conn:
+                queries.mark_bouncing(conn, row.customer_row, self.now())
+        return CardResult(row.row, row.customer_id, row.occasion, outcome.state, outcome.reply)
+
+    def _settle(self, row: queries.OutboxRow, **values: object) -> None:
+        with self.store.begin() as conn:
+            queries.finish(conn, row.row, self.worker, self.now(), **values)
+
+    def _release(self, rows: list[queries.OutboxRow], why: str) -> None:
+        """Put claimed rows that never reached the server back to pending, with the server's words."""
+        with self.store.begin() as conn:
+            for row in rows:
+                queries.finish(conn, row.row, self.worker, self.now(), state="pending", last_error=f"not sent: {why}")

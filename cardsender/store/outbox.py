@@ -1,0 +1,251 @@
+"""The outbox: one row per card, its state, and the claim of the service that is sending it.
+
+States: ``pending`` (to send), ``held`` (generic, waiting for a note or approval),
+``sending`` (claimed; committed before the server is contacted), ``sent``,
+``failed``, ``unknown`` (the connection was lost after the message was handed over:
+it most likely arrived, and is never resent automatically), ``cancelled``; and
+``printed`` and ``mailed`` for post.  Every change of a claimed row names the
+claim, so a row taken over by another service is never written twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select
+
+from cardsender.planner import Touch
+from cardsender.records import ContactEvent
+from cardsender.store.customers import add_event
+from cardsender.store.dialect import insert_or_ignore
+from cardsender.store.schema import customers, outbox, personal_notes
+
+STATES = ("pending", "held", "sending", "sent", "failed", "unknown", "cancelled", "printed", "mailed")
+OUTBOX_KEY = ("customer_id", "occasion", "occasion_date", "channel")
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One card in the outbox, as ``outbox --json`` shows it."""
+
+    row: int
+    customer_row: int
+    customer_id: str
+    occasion: str
+    channel: str
+    occasion_date: dt.date
+    due_date: dt.date
+    expires_on: dt.date | None
+    state: str
+    attempts: int
+    last_error: str
+    server_reply: str
+    message_id: str | None
+    variant: str | None
+    reason: str
+    updated_at: dt.datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the stable JSON form of ``outbox --json``."""
+        return {
+            "row": self.row,
+            "customer_id": self.customer_id,
+            "occasion": self.occasion,
+            "channel": self.channel,
+            "occasion_date": self.occasion_date.isoformat(),
+            "due_date": self.due_date.isoformat(),
+            "expires_on": self.expires_on.isoformat() if self.expires_on else None,
+            "state": self.state,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "server_reply": self.server_reply,
+            "message_id": self.message_id,
+            "variant": self.variant,
+            "reason": self.reason,
+        }
+
+
+_COLUMNS = (
+    outbox.c.id, outbox.c.customer_id, customers.c.external_id, outbox.c.occasion, outbox.c.channel,
+    outbox.c.occasion_date, outbox.c.due_date, outbox.c.expires_on, outbox.c.state, outbox.c.attempts,
+    outbox.c.last_error, outbox.c.server_reply, outbox.c.message_id, outbox.c.variant, outbox.c.reason,
+    outbox.c.updated_at,
+)  # fmt: skip
+
+
+_FIELDS = tuple(field.name for field in fields(OutboxRow))
+
+
+def _rows(conn: Connection, *where: Any) -> list[OutboxRow]:
+    query = select(*_COLUMNS).join(customers, customers.c.id == outbox.c.customer_id).where(*where)
+    ordered = conn.execute(query.order_by(outbox.c.due_date, outbox.c.id)).all()
+    return [OutboxRow(**dict(zip(_FIELDS, row, strict=True))) for row in ordered]
+
+
+def record_touches(
+    conn: Connection, touches: Iterable[Touch], row_ids: dict[str, int], grace_days: int, now: dt.datetime
+) -> int:
+    """Insert planned touches as pending rows, keeping any row already there under the key; return how many."""
+    added = 0
+    for touch in touches:
+        # A check-in never expires: it stays pending until it is sent or cancelled.
+        expires = None if touch.occasion == "check_in" else touch.due_date + dt.timedelta(days=grace_days)
+        stmt = insert_or_ignore(conn, outbox, OUTBOX_KEY).values(
+            customer_id=row_ids[touch.customer_id],
+            occasion=touch.occasion,
+            occasion_date=touch.occasion_date,
+            channel=touch.channel,
+            due_date=touch.due_date,
+            expires_on=expires,
+            state="pending",
+            reason=touch.reason,
+            attempts=0,
+            last_error="",
+            server_reply="",
+            created_at=now,
+            updated_at=now,
+        )
+        added += conn.execute(stmt).rowcount
+    return added
+
+
+def customer_row_ids(conn: Connection, external_ids: Iterable[str]) -> dict[str, int]:
+    """Return the row id of each of the given customers."""
+    wanted = sorted(set(external_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        query = select(customers.c.external_id, customers.c.id).where(
+            customers.c.external_id.in_(wanted[start : start + 500])
+        )
+        found.update({str(ext): int(rid) for ext, rid in conn.execute(query)})
+    return found
+
+
+def recover_abandoned(conn: Connection, now: dt.datetime) -> int:
+    """Turn rows left in ``sending`` by a crash (their lease over) into ``unknown``: never resend them blindly."""
+    stmt = (
+        outbox.update()
+        .where(outbox.c.state == "sending", or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now))
+        .values(
+            state="unknown",
+            last_error="the service stopped while sending; the card may have gone out",
+            claimed_by=None,
+            updated_at=now,
+        )
+    )
+    return int(conn.execute(stmt).rowcount)
+
+
+def expire_overdue(conn: Connection, today: dt.date, now: dt.datetime) -> int:
+    """Mark pending email rows past their last day as failed."""
+    stmt = (
+        outbox.update()
+        .where(outbox.c.state == "pending", outbox.c.channel == "email", outbox.c.expires_on < today)
+        .values(state="failed", last_error="not sent before its last day", updated_at=now)
+    )
+    return int(conn.execute(stmt).rowcount)
+
+
+def claim_due(
+    conn: Connection, today: dt.date, now: dt.datetime, worker: str, lease: dt.timedelta, limit: int | None
+) -> list[OutboxRow]:
+    """Mark due pending email rows ``sending`` under this worker's claim, in one UPDATE, and return them."""
+    due = (
+        select(outbox.c.id)
+        .where(
+            outbox.c.state == "pending",
+            outbox.c.channel == "email",
+            outbox.c.due_date <= today,
+            or_(outbox.c.expires_on.is_(None), outbox.c.expires_on >= today),
+            or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now),
+        )
+        .order_by(outbox.c.due_date, outbox.c.id)
+    )
+    if limit is not None:
+        due = due.limit(limit)
+    claimed = conn.execute(
+        outbox.update()
+        .where(outbox.c.id.in_(due.scalar_subquery()), outbox.c.state == "pending")
+        .values(state="sending", claimed_by=worker, lease_until=now + lease, updated_at=now)
+        .returning(outbox.c.id)
+    )
+    ids = [int(row_id) for row_id in claimed.scalars()]
+    return _rows(conn, outbox.c.id.in_(ids)) if ids else []
+
+
+def _claimed(row: int, worker: str) -> Any:
+    return and_(outbox.c.id == row, outbox.c.claimed_by == worker, outbox.c.state == "sending")
+
+
+def finish(conn: Connection, row: int, worker: str, now: dt.datetime, **values: Any) -> bool:
+    """Settle a claimed row (state and what happened); return False when the claim was lost."""
+    stmt = (
+        outbox.update().where(_claimed(row, worker)).values(claimed_by=None, lease_until=None, updated_at=now, **values)
+    )
+    return bool(conn.execute(stmt).rowcount)
+
+
+def mark_sent(
+    conn: Connection, claimed: OutboxRow, worker: str, now: dt.datetime, office_now: dt.datetime, *,
+    message_id: str, reply: str, content_hash: str, variant: str, summary: str, note: str,
+) -> bool:  # fmt: skip
+    """Record a card as sent, with its contact event (the 70-day clock restarts) and its note used up."""
+    done = finish(
+        conn, claimed.row, worker, now, state="sent", sent_at=now, attempts=claimed.attempts + 1,
+        message_id=message_id, server_reply=reply, content_hash=content_hash, variant=variant, last_error="",
+    )  # fmt: skip
+    if not done:
+        return False
+    event = ContactEvent(claimed.customer_id, office_now, "card", summary, source="card")
+    add_event(conn, claimed.customer_row, event, now)
+    if note:
+        use_note(conn, claimed.customer_row, claimed.occasion, claimed.row, now)
+    return True
+
+
+def use_note(conn: Connection, customer_row: int, occasion: str, outbox_row: int, now: dt.datetime) -> None:
+    """Mark the note that went out with a card as used, so the next card does not repeat it."""
+    oldest = (
+        select(personal_notes.c.id)
+        .where(
+            personal_notes.c.customer_id == customer_row,
+            personal_notes.c.used_at.is_(None),
+            or_(personal_notes.c.occasion.is_(None), personal_notes.c.occasion == occasion),
+        )
+        .order_by(personal_notes.c.created_at, personal_notes.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    conn.execute(personal_notes.update().where(personal_notes.c.id == oldest).values(used_at=now, outbox_id=outbox_row))
+
+
+def mark_bouncing(conn: Connection, customer_row: int, now: dt.datetime) -> None:
+    """Stop email to a customer's address until it is changed."""
+    conn.execute(customers.update().where(customers.c.id == customer_row).values(email_bouncing=True, updated_at=now))
+
+
+def list_rows(conn: Connection, states: Iterable[str] | None = None) -> list[OutboxRow]:
+    """Return outbox rows, by due date, in the given states (all when None)."""
+    wanted = list(states) if states is not None else None
+    return _rows(conn, outbox.c.state.in_(wanted)) if wanted is not None else _rows(conn)
+
+
+def get_row(conn: Connection, row: int) -> OutboxRow | None:
+    """Return one outbox row, or None."""
+    found = _rows(conn, outbox.c.id == row)
+    return found[0] if found else None
+
+
+def set_state(conn: Connection, row: int, from_states: Iterable[str], now: dt.datetime, **values: Any) -> bool:
+    """Change a row that is in one of ``from_states``; return whether it was."""
+    stmt = outbox.update().where(outbox.c.id == row, outbox.c.state.in_(list(from_states)))
+    return bool(conn.execute(stmt.values(updated_at=now, **values)).rowcount)
+
+
+def count_sent_since(conn: Connection, since: dt.datetime) -> int:
+    """Return how many emails were sent since a moment (for the rate limits)."""
+    query = select(func.count()).where(outbox.c.state == "sent", outbox.c.channel == "email", outbox.c.sent_at >= since)
+    return int(conn.execute(query).scalar() or 0)
