@@ -42,7 +42,6 @@ from cardsender.errors import ImportFileError
 _SNIFF_BYTES = 8192
 _REPORT_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 _ORIGINAL_TYPES = frozenset({"message/rfc822", "text/rfc822-headers", "message/global", "message/global-headers"})
-_SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 # RFC 3464 allows each of these once per recipient; a repeat means the next recipient's fields have begun.
 _ONCE_PER_RECIPIENT = frozenset({"original-recipient", "final-recipient", "action", "status"})
 _STATUS_CODE = re.compile(r"(?:^|[\s-])([245]\.\d{1,3}\.\d{1,3})(?!\.?\d)")
@@ -186,7 +185,7 @@ def _read_report(raw: bytes, source: str) -> _Findings:
         action = fields.get("action", "").lower().partition(" ")[0]
         diagnostic = _TYPE_PREFIX.sub("", fields.get("diagnostic-code", ""), count=1)
         status = _status(fields.get("status", ""), diagnostic, action)
-        if not address or action in _SUCCESS_ACTIONS:
+        if not address:
             continue
         if action == "delayed" or status.startswith("4"):
             transient = True
@@ -211,26 +210,28 @@ def _attached(part: Message) -> list[Message]:
 
 def _field_blocks(part: Message) -> list[list[tuple[str, str]]]:
     """Return the blocks of fields of a delivery-status part as (lower-case name, unfolded value) pairs."""
-    if isinstance(part.get_payload(), list) and part.get("Content-Transfer-Encoding", "").strip().lower() != "base64":
+    encoding = part.get("Content-Transfer-Encoding", "").strip().lower()
+    if part.get_content_type() == "message/delivery-status" and encoding != "base64":
         # The parser splits message/delivery-status into one header-only Message per blank-line separated block.
         blocks = _attached(part)
     else:
-        blocks = [message_from_string(block, policy=compat32) for block in _BLANK_LINE.split(_report_text(part))]
+        text = _report_text(part, encoding)
+        blocks = [message_from_string(block, policy=compat32) for block in _BLANK_LINE.split(text)]
     return [[(name.lower(), _field_text(value)) for name, value in block.items()] for block in blocks]
 
 
-def _report_text(part: Message) -> str:
-    """Return the decoded text of a delivery-status part that the parser did not split into blocks."""
-    if isinstance(part.get_payload(), list):
-        # Some servers base64-encode the part; the parser split the encoded lines as if they were fields,
-        # which left every line in the body of a block.
+def _report_text(part: Message, encoding: str) -> str:
+    """Return the text of a delivery-status part that the parser did not split into blocks of fields."""
+    if encoding == "base64":
+        # Some servers base64-encode the part; the parser, taking the encoded lines for fields, left them as bodies.
         try:
             data = base64.b64decode("".join(str(block.get_payload()) for block in _attached(part)))
         except binascii.Error:
             return ""
     else:
-        decoded = part.get_payload(decode=True)
-        data = decoded if isinstance(decoded, bytes) else b""
+        # The parser reads message/global-delivery-status like an attached message: the first block as its
+        # headers, the other blocks as its body.
+        data = b"".join(block.as_bytes() for block in _attached(part))
     return data.decode("utf-8", "replace")
 
 
@@ -295,7 +296,7 @@ def _attached_message_id(part: Message) -> str | None:
     data = part.get_payload(decode=True)
     if not isinstance(data, bytes):
         return None
-    return _message_id(BytesHeaderParser(policy=compat32).parsebytes(data.lstrip(b"\r\n")).get("Message-ID"))
+    return _message_id(BytesHeaderParser(policy=compat32).parsebytes(data).get("Message-ID"))
 
 
 def _message_id(value: object) -> str | None:

@@ -11,6 +11,7 @@ is ``unknown`` and never resent automatically (REFERENCE.md, yagmail and SMTP).
 from __future__ import annotations
 
 import contextlib
+import email.policy
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -148,6 +149,7 @@ class SmtpTransport:
             raise ServerError("the connection to the mail server is closed")
         recipients = [str(address.addr_spec) for address in message["To"].addresses]
         try:
+            smtp.ehlo_or_helo_if_needed()
             code, text = smtp.mail(self.sender)
             if code >= 500:
                 raise ServerError(f"the mail server refused the sender {self.sender}: {_reply(code, text)}")
@@ -166,7 +168,8 @@ class SmtpTransport:
             self._smtp = None
             return Outcome("retry", f"connection lost before the message was sent ({exc})")
         try:
-            code, text = smtp.data(message.as_bytes())
+            # SMTP wants CRLF line ends; smtplib converts them only for str data, not for bytes.
+            code, text = smtp.data(message.as_bytes(policy=email.policy.SMTP))
         except smtplib.SMTPDataError as exc:
             if exc.smtp_code >= 500:
                 return Outcome("failed", _reply(exc.smtp_code, exc.smtp_error))
@@ -174,6 +177,11 @@ class SmtpTransport:
         except (smtplib.SMTPException, OSError) as exc:
             self._smtp = None
             return Outcome("unknown", f"connection lost after the message was sent; it may have arrived ({exc})")
+        # smtplib returns the reply to the message data without checking it.
+        if code >= 500:
+            return Outcome("failed", _reply(code, text))
+        if code >= 400:
+            return Outcome("retry", _reply(code, text))
         return Outcome("sent", _reply(code, text))
 
     def _reset(self) -> None:
