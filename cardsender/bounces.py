@@ -177,6 +177,8 @@ def _read_report(raw: bytes, source: str) -> _Findings:
         # The parser recurses once per MIME level: a message nested a thousand deep exceeds the recursion limit.
         return _Findings()
     blocks = [block for part in parts if part.get_content_type() in _REPORT_TYPES for block in _field_blocks(part)]
+    if not blocks:
+        return _Findings()
     original_id = _original_message_id(parts, blocks)
     bounces: list[Bounce] = []
     transient = False
@@ -293,10 +295,10 @@ def _attached_message_id(part: Message) -> str | None:
     if isinstance(part.get_payload(), list):
         attached = _attached(part)
         return _message_id(attached[0].get("Message-ID")) if attached else None
-    data = part.get_payload(decode=True)
-    if not isinstance(data, bytes):
-        return None
-    return _message_id(BytesHeaderParser(policy=compat32).parsebytes(data).get("Message-ID"))
+    data = part.get_payload(decode=True)  # text/rfc822-headers may be sent base64 or quoted-printable
+    if isinstance(data, bytes):
+        return _message_id(BytesHeaderParser(policy=compat32).parsebytes(data).get("Message-ID"))
+    return None
 
 
 def _message_id(value: object) -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import socket
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -24,7 +23,7 @@ from cardsender.occasions import OCCASIONS
 from cardsender.planner import Touch
 from cardsender.records import EVENT_KINDS, Customer
 from cardsender.render import CARD_OCCASIONS
-from cardsender.service import SendCycle
+from cardsender.service import SendCycle, worker_name
 from cardsender.store import Store
 from cardsender.store.outbox import OutboxRow
 from cardsender.table import format_table
@@ -772,7 +771,7 @@ def send(ctx: click.Context, on: str | None, dry_run: bool, limit: int | None) -
     office_today = clock.office_today(app.config.office.timezone)
     if not dry_run and today > office_today:
         raise InputError(f"--on {today.isoformat()} is in the future; cards go out on their day, not before")
-    worker = f"{socket.gethostname()}:{os.getpid()}"
+    worker = worker_name()
     with _store(app) as store:
         cycle = SendCycle(store, app.config, today=today, now=clock.utc_now,
                           office_now=clock.office_now(app.config.office.timezone), worker=worker)  # fmt: skip

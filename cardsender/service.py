@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import socket
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -65,6 +68,27 @@ class CycleReport:
         return sum(1 for result in self.results if result.state == state)
 
 
+def worker_name() -> str:
+    """Return this process's name as the claimant of the rows it sends: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def worker_is_gone(worker: str) -> bool:
+    """Return whether a claimant was a process on this machine that is no longer running."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    if sys.platform == "win32":  # os.kill would end the process there; the lease decides instead
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0 only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def retry_after(attempts: int) -> dt.timedelta:
     """Return the wait before the next attempt, doubling with each failure."""
     return min(FIRST_RETRY * (1 << max(attempts - 1, 0)), LONGEST_RETRY)
@@ -116,7 +140,8 @@ class SendCycle:
         touches = [t for t in agenda.plan_touches(self.store, self.config, self.today) if t.channel == "email"]
         with self.store.begin() as conn:
             now = self.now()
-            report.recovered = queries.recover_abandoned(conn, now)
+            gone = [worker for worker in queries.sending_claimants(conn) if worker_is_gone(worker)]
+            report.recovered = queries.recover_abandoned(conn, now, gone)
             report.expired = queries.expire_overdue(conn, self.today, now)
             ids = queries.customer_row_ids(conn, (t.customer_id for t in touches))
             report.planned = queries.record_touches(conn, touches, ids, self.config.occasions.grace_days, now)

@@ -124,11 +124,23 @@ def customer_row_ids(conn: Connection, external_ids: Iterable[str]) -> dict[str,
     return found
 
 
-def recover_abandoned(conn: Connection, now: dt.datetime) -> int:
-    """Turn rows left in ``sending`` by a crash (their lease over) into ``unknown``: never resend them blindly."""
+def sending_claimants(conn: Connection) -> list[str]:
+    """Return the services that hold rows in ``sending``."""
+    query = select(outbox.c.claimed_by).where(outbox.c.state == "sending", outbox.c.claimed_by.is_not(None))
+    return sorted({str(worker) for worker in conn.execute(query.distinct()).scalars()})
+
+
+def recover_abandoned(conn: Connection, now: dt.datetime, gone: Iterable[str] = ()) -> int:
+    """Turn rows left in ``sending`` by a crash into ``unknown``: never resend them blindly.
+
+    A row is abandoned when its lease is over, or when the service that claimed it is known to be gone.
+    """
     stmt = (
         outbox.update()
-        .where(outbox.c.state == "sending", or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now))
+        .where(
+            outbox.c.state == "sending",
+            or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now, outbox.c.claimed_by.in_(list(gone))),
+        )
         .values(
             state="unknown",
             last_error="the service stopped while sending; the card may have gone out",
