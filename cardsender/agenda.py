@@ -84,6 +84,7 @@ class CallEntry:
     days_since_contact: int
     overdue: bool
     card_held: bool = False
+    card_failed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Return the stable JSON form used by ``calls --json``."""
@@ -95,6 +96,7 @@ class CallEntry:
             "days_since_contact": self.days_since_contact,
             "overdue": self.overdue,
             "card_held": self.card_held,
+            "card_failed": self.card_failed,
         }
 
 
@@ -109,9 +111,14 @@ def calls_from_facts(facts: Iterable[CustomerFacts], config: Config, today: dt.d
         days = (today - (touched or customer.added_on)).days
         # A card held for review is not going out: staff call at once, so the 70-day promise holds.
         held = any(card.state == "held" for card in customer.cards)
-        if days >= kit.call_after_days or held:
+        # A card that failed (a refused or bounced address) did not reach them either.
+        recent = today - dt.timedelta(days=kit.max_gap_days)
+        failed = any(card.state == "failed" and card.occasion_date >= recent for card in customer.cards)
+        if days >= kit.call_after_days or held or failed:
             overdue = days > kit.max_gap_days
-            entries.append(CallEntry(customer.customer_id, customer.name, customer.owner, touched, days, overdue, held))
+            entries.append(
+                CallEntry(customer.customer_id, customer.name, customer.owner, touched, days, overdue, held, failed)
+            )
     return sorted(entries, key=lambda e: (e.owner.casefold(), -e.days_since_contact, e.name.casefold()))
 
 

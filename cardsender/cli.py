@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 import click
 
 from cardsender import __version__, agenda, cards, clock, customers, importers, outbox, workspace
+from cardsender.bounces import read_bounces
 from cardsender.config import DATE_FORMATS, Config, load_config, smtp_password
 from cardsender.delivery.mail import FileTransport, SmtpTransport, Transport
 from cardsender.errors import CardsenderError, InputError
@@ -544,7 +545,11 @@ def calls(app: AppContext, on: str | None, as_json: bool) -> None:
                 f"  {e.name} ({e.customer_id})",
                 e.last_contact.isoformat() if e.last_contact else "never",
                 str(e.days_since_contact),
-                ", ".join(flag for flag, on in (("OVERDUE", e.overdue), ("CARD HELD", e.card_held)) if on),
+                ", ".join(
+                    flag
+                    for flag, on in (("OVERDUE", e.overdue), ("CARD HELD", e.card_held), ("CARD FAILED", e.card_failed))
+                    if on
+                ),
             )
             for e in group
         ]
@@ -846,3 +851,23 @@ def outbox_command(app: AppContext, states: tuple[str, ...], as_json: bool) -> N
     if rows:
         click.echo(_outbox_rows(rows))
     click.echo(f"{_plural(len(rows), 'card')} in the outbox.")
+
+
+@cli.command("bounces")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.pass_obj
+def bounces(app: AppContext, file: Path) -> None:
+    """Read bounce reports exported from the office mailbox (.mbox, .eml, or a folder of .eml files)."""
+    scan = read_bounces(file)
+    with _store(app) as store:
+        applied = outbox.apply_bounces(store, scan, clock.utc_now())
+    for bounce in scan.bounces:
+        click.echo(f"{bounce.address}: {bounce.status} {bounce.diagnostic}".rstrip())
+    if applied.unknown_addresses:
+        click.echo(f"Not a customer's address: {', '.join(applied.unknown_addresses)}", err=True)
+    click.echo(
+        f"Read {file}: {len(scan.bounces)} bounced {'address' if len(scan.bounces) == 1 else 'addresses'}, "
+        f"{_plural(len(applied.customers), 'customer')} no longer emailed (on the call list if a card failed), "
+        f"{_plural(applied.cards_failed, 'card')} marked failed; {scan.delayed} delays and {scan.other} other "
+        "messages left alone."
+    )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from cardsender.bounces import BounceScan
 from cardsender.errors import InputError, NotFoundError
 from cardsender.records import ContactEvent
 from cardsender.store import Store
@@ -58,3 +60,30 @@ def resolve(store: Store, row_id: int, action: str, *, now: dt.datetime, office_
         updated = queries.get_row(conn, row_id)
     assert updated is not None
     return updated
+
+
+@dataclass(frozen=True, slots=True)
+class BouncesApplied:
+    """What reading bounces changed: customers whose address bounces, and cards now failed."""
+
+    scan: BounceScan
+    customers: tuple[str, ...]
+    unknown_addresses: tuple[str, ...]
+    cards_failed: int
+
+
+def apply_bounces(store: Store, scan: BounceScan, now: dt.datetime) -> BouncesApplied:
+    """Mark bounced addresses bouncing (no more email to them) and the cards they bounced failed."""
+    found: list[str] = []
+    unknown: list[str] = []
+    failed = 0
+    with store.begin() as conn:
+        for bounce in scan.bounces:
+            why = f"bounced: {bounce.status} {bounce.diagnostic}".strip()
+            holders, count = queries.bounce_address(conn, bounce.address, bounce.original_message_id, why, now)
+            failed += count
+            if holders:
+                found += [h for h in holders if h not in found]
+            elif bounce.address not in unknown:
+                unknown.append(bounce.address)
+    return BouncesApplied(scan, tuple(found), tuple(unknown), failed)

@@ -241,7 +241,7 @@ def test_a_held_card_puts_the_customer_on_the_call_list_until_a_note_releases_it
         c for c in json.loads(run(shop, "calls", "--on", "2026-03-20", "--json").stdout) if c["customer_id"] == "C4"
     ]
     assert calls == [{"customer_id": "C4", "name": "Kim", "owner": "", "last_contact": None,
-                      "days_since_contact": 47, "overdue": False, "card_held": True}]  # fmt: skip
+                      "days_since_contact": 47, "overdue": False, "card_held": True, "card_failed": False}]  # fmt: skip
     kim = [line for line in run(shop, "calls", "--on", "2026-03-20").stdout.splitlines() if "(C4)" in line]
     assert kim[0].split()[-2:] == ["CARD", "HELD"]
     noted = run(shop, "note", "C4", "Loved your photos from the coast ride!", "--occasion", "check_in")

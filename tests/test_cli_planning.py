@@ -117,9 +117,9 @@ def test_calls_json_lists_customers_from_day_56_with_overdue_after_70(shop: Work
     """calls --json gives the call list with the contract's keys; do_not_contact is never on it."""
     assert run_json(shop, "calls", "--on", "2026-03-20") == [
         {"customer_id": "C3", "name": "太郎 山田", "owner": "Aiko", "last_contact": "2026-01-20",
-         "days_since_contact": 59, "overdue": False, "card_held": False},
+         "days_since_contact": 59, "overdue": False, "card_held": False, "card_failed": False},
         {"customer_id": "C2", "name": "<b>Bob</b> Tables", "owner": "Tom", "last_contact": None,
-         "days_since_contact": 74, "overdue": True, "card_held": False},
+         "days_since_contact": 74, "overdue": True, "card_held": False, "card_failed": False},
     ]  # fmt: skip
 
 

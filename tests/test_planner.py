@@ -301,11 +301,11 @@ def test_call_list_from_day_56_and_overdue_after_70() -> None:
     entries = calls_from_facts(people, config(), d(2026, 11, 22))
     assert [e.to_json() for e in entries] == [
         {"customer_id": "e", "name": "Eve", "owner": "Al", "last_contact": None, "days_since_contact": 82,
-         "overdue": True, "card_held": False},
+         "overdue": True, "card_held": False, "card_failed": False},
         {"customer_id": "b", "name": "Bob", "owner": "Al", "last_contact": "2026-09-12", "days_since_contact": 71,
-         "overdue": True, "card_held": False},
+         "overdue": True, "card_held": False, "card_failed": False},
         {"customer_id": "a", "name": "Ann", "owner": "Zoe", "last_contact": "2026-09-27", "days_since_contact": 56,
-         "overdue": False, "card_held": False},
+         "overdue": False, "card_held": False, "card_failed": False},
     ]  # fmt: skip
 
 

@@ -10,6 +10,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from pathlib import Path
 
 import pytest
@@ -331,3 +335,44 @@ def test_killing_send_at_random_moments_never_doubles_or_loses_a_card(
         if states[person["id"]] == "sent":
             assert delivered[person["email"]] == 1
     assert len(delivered) >= sum(1 for s in states.values() if s == "sent")
+
+
+def test_a_bounce_report_fails_the_card_and_stops_email_to_the_address(
+    smtp_server: SmtpServerFactory, folder: Path
+) -> None:
+    """A bounce report read later fails the card it names, marks the address, and puts the customer on the call list."""
+    server = smtp_server()
+    config = write_config(folder, server)
+    seed(config, ANA, TARO)
+    assert run(config, "send", "--no-dry-run").exit_code == 0
+    sent = next(m for m in server.messages if m.rcpt_tos == ["ana@example.com"])
+    status = MIMEBase("message", "delivery-status")
+    for fields in ({"Reporting-MTA": "dns; mail.example.com"},
+                   {"Final-Recipient": "rfc822; ana@example.com", "Action": "failed", "Status": "5.1.1",
+                    "Diagnostic-Code": "smtp; 550 5.1.1 User unknown"}):  # fmt: skip
+        block = Message()
+        for name, value in fields.items():
+            block[name] = value
+        status.attach(block)
+    report = MIMEMultipart("report")
+    report.set_param("report-type", "delivery-status")
+    report["From"] = "MAILER-DAEMON@mail.example.com"
+    report["Subject"] = "Undelivered Mail Returned to Sender"
+    report.attach(MIMEText("Your message could not be delivered.\n"))
+    report.attach(status)
+    report.attach(MIMEText(f"Message-ID: {sent.message['Message-ID']}\nTo: ana@example.com\n", "rfc822-headers"))
+    path = folder / "bounce.eml"
+    path.write_bytes(report.as_bytes())
+    result = run(config, "bounces", str(path))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "ana@example.com: 5.1.1 550 5.1.1 User unknown",
+        f"Read {path}: 1 bounced address, 1 customer no longer emailed (on the call list if a card failed), "
+        "1 card marked failed; 0 delays and 0 other messages left alone.",
+    ]
+    states = {r["customer_id"]: (r["state"], r["last_error"]) for r in rows(config)}
+    assert states == {"C1": ("failed", "bounced: 5.1.1 550 5.1.1 User unknown"), "C2": ("sent", "")}
+    calls = json.loads(run(config, "calls", "--json").stdout)
+    assert [(c["customer_id"], c["card_failed"]) for c in calls] == [("C1", True)]
+    with Store.open(load_config(config).database.url) as store, store.begin() as conn:
+        assert get_customer(conn, "C1").email_bouncing is True

@@ -261,3 +261,23 @@ def count_sent_since(conn: Connection, since: dt.datetime) -> int:
     """Return how many emails were sent since a moment (for the rate limits)."""
     query = select(func.count()).where(outbox.c.state == "sent", outbox.c.channel == "email", outbox.c.sent_at >= since)
     return int(conn.execute(query).scalar() or 0)
+
+
+def bounce_address(
+    conn: Connection, address: str, message_id: str | None, why: str, now: dt.datetime
+) -> tuple[list[str], int]:
+    """Mark an address bouncing on every customer who has it, and fail the card it bounced; return both counts."""
+    holders = conn.execute(
+        select(customers.c.id, customers.c.external_id).where(func.lower(customers.c.email) == address.lower())
+    ).all()
+    for row_id, _ in holders:
+        mark_bouncing(conn, int(row_id), now)
+    failed = 0
+    if message_id:
+        stmt = (
+            outbox.update()
+            .where(outbox.c.message_id == message_id, outbox.c.state.in_(("sent", "unknown")))
+            .values(state="failed", last_error=why, updated_at=now)
+        )
+        failed = int(conn.execute(stmt).rowcount)
+    return [str(external_id) for _, external_id in holders], failed
