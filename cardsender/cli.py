@@ -818,8 +818,15 @@ def status(app: AppContext) -> None:
     """List the cards that need someone: unknown, failed, held for review, or stuck pending."""
     with _store(app) as store:
         rows = outbox.needs_attention(store)
+        late = outbox.late_check_ins(store, app.config, _today(app), clock.utc_now())
     if rows:
         click.echo(_outbox_rows(rows))
+    if late:
+        click.echo(
+            f"Warning: at {_plural(app.config.email.rate_per_day, 'email')} a day, {_plural(late, 'check-in')} would go out after "
+            f"the customer's day {app.config.keep_in_touch.max_gap_days}; raise [email] rate_per_day, or call them.",
+            err=True,
+        )
     unknown = sum(1 for r in rows if r.state == "unknown")
     hint = "; settle unknown ones with 'cardsender resolve ROW sent|resend|cancel'" if unknown else ""
     click.echo(f"{_plural(len(rows), 'card')} need attention{hint}.")

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cardsender.bounces import BounceScan
+from cardsender.config import Config
 from cardsender.errors import InputError, NotFoundError
 from cardsender.records import ContactEvent
 from cardsender.store import Store
@@ -87,3 +88,23 @@ def apply_bounces(store: Store, scan: BounceScan, now: dt.datetime) -> BouncesAp
             elif bounce.address not in unknown:
                 unknown.append(bounce.address)
     return BouncesApplied(scan, tuple(found), tuple(unknown), failed)
+
+
+def late_check_ins(store: Store, config: Config, today: dt.date, now: dt.datetime) -> int:
+    """Return how many due check-ins the daily rate limit would send after their customer's day 70.
+
+    Due email rows go out in due-date order, rate_per_day a day (less what went out in the
+    last 24 hours today); a check-in's day 70 is check_in_lead_days after its occasion date.
+    """
+    per_day = config.email.rate_per_day
+    with store.begin() as conn:
+        due = [r for r in queries.list_rows(conn, ("pending",)) if r.channel == "email" and r.due_date <= today]
+        left_today = max(per_day - queries.count_sent_since(conn, now - dt.timedelta(days=1)), 0)
+    late = 0
+    for position, row in enumerate(due):
+        if row.occasion != "check_in":
+            continue
+        goes_out = today if position < left_today else today + dt.timedelta(days=1 + (position - left_today) // per_day)
+        if goes_out > row.occasion_date + dt.timedelta(days=config.keep_in_touch.check_in_lead_days):
+            late += 1
+    return late

@@ -256,6 +256,8 @@ class SendCycle:
             return _Prepared(None, "held", held)
         message = build_email(card, customer, self.config.office, self.now())
         summary = f"{occasion_label(row.occasion)} card by email: {card.subject}"
+        if note:
+            summary += f" (personal note: {note})"  # the note is kept in the history with the card
         return _Prepared(message, "send", card.subject, variant, note, content_hash(card.text, card.html), summary)
 
     def _send_one(self, row: queries.OutboxRow, still_due: dict[int, str | None], transport: Transport) -> CardResult:

@@ -25,10 +25,11 @@ from cardsender.cli import cli
 from cardsender.config import load_config
 from cardsender.delivery.mail import SmtpTransport
 from cardsender.fields import parse_customer_fields
-from cardsender.records import ContactEvent
+from cardsender.records import Card, ContactEvent
 from cardsender.service import CycleReport, SendCycle
 from cardsender.store import Store
-from cardsender.store.customers import add_event, events_of, get_customer, insert_customer
+from cardsender.store.customers import add_event, events_of, find_internal_id, get_customer, insert_customer
+from cardsender.store.planning import add_card
 from cardsender.store.schema import customers, outbox
 from tests.smtpd import SmtpServer, SmtpServerFactory, smtp_server_fixture  # noqa: F401 (the fixture)
 
@@ -376,3 +377,48 @@ def test_a_bounce_report_fails_the_card_and_stops_email_to_the_address(
     assert [(c["customer_id"], c["card_failed"]) for c in calls] == [("C1", True)]
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
         assert get_customer(conn, "C1").email_bouncing is True
+
+
+def test_a_held_card_goes_out_with_the_note_that_releases_it_and_the_note_is_used_once(
+    smtp_server: SmtpServerFactory, folder: Path
+) -> None:
+    """A generic card is held; a note releases it, goes out in it, is kept in the history, and is not reused."""
+    server = smtp_server()
+    config = write_config(folder, server)
+    with Store.open(load_config(config).database.url) as store, store.begin() as conn:
+        row = insert_customer(conn, parse_customer_fields(ANA), today() - dt.timedelta(days=30), WRITTEN_AT)
+        when = dt.datetime.combine(today() - dt.timedelta(days=1), dt.time(11))
+        add_event(conn, row, ContactEvent("C1", when, "purchase", "", "import"), WRITTEN_AT)
+    held = run(config, "send", "--no-dry-run")
+    assert "1 held" in held.stdout.splitlines()[-1]
+    assert [r["state"] for r in rows(config)] == ["held"]
+    noted = run(config, "note", "C1", "So glad the fitting went well!")
+    assert noted.stdout.splitlines()[-1] == "1 card held for review will go out with it."
+    assert run(config, "send", "--no-dry-run").stdout.splitlines()[-1].startswith("Sent 1 card")
+    (received,) = server.messages
+    text = received.message.get_body(("plain",))
+    assert text is not None and "So glad the fitting went well!" in text.get_content()
+    with Store.open(load_config(config).database.url) as store, store.begin() as conn:
+        card_event = events_of(conn, "C1")[-1]
+    assert card_event.kind == "card"
+    assert card_event.summary.endswith("(personal note: So glad the fitting went well!)")
+    later = run(config, "preview", "C1", "check_in")
+    assert "So glad the fitting went well!" not in later.stdout
+
+
+def test_status_warns_when_the_daily_limit_would_make_check_ins_late(
+    smtp_server: SmtpServerFactory, folder: Path
+) -> None:
+    """Three check-ins due on day 69 at one email a day: the third would go out after day 70, and status says so."""
+    config = write_config(folder, smtp_server(), rate_per_day=1)
+    seed(config, *({**ANA, "id": f"L{n}", "email": f"l{n}@example.com"} for n in range(3)))
+    with Store.open(load_config(config).database.url) as store, store.begin() as conn:
+        for n in range(3):
+            day = today() - dt.timedelta(days=6)
+            add_card(conn, find_internal_id(conn, f"L{n}"), Card(f"L{n}", "check_in", day, "email", "pending"), day,
+                     WRITTEN_AT)  # fmt: skip
+    result = run(config, "status")
+    assert result.stderr == (
+        "Warning: at 1 email a day, 1 check-in would go out after the customer's day 70; raise [email] "
+        "rate_per_day, or call them.\n"
+    )
