@@ -823,8 +823,8 @@ def status(app: AppContext) -> None:
         click.echo(_outbox_rows(rows))
     if late:
         click.echo(
-            f"Warning: at {_plural(app.config.email.rate_per_day, 'email')} a day, {_plural(late, 'check-in')} would go out after "
-            f"the customer's day {app.config.keep_in_touch.max_gap_days}; raise [email] rate_per_day, or call them.",
+            f"Warning: at {_plural(app.config.email.rate_per_day, 'email')} a day, "
+            f"{_plural(late, 'check-in')} would go out after the customer's day {app.config.keep_in_touch.max_gap_days}; raise [email] rate_per_day, or call them.",
             err=True,
         )
     unknown = sum(1 for r in rows if r.state == "unknown")
