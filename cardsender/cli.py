@@ -822,9 +822,10 @@ def status(app: AppContext) -> None:
     if rows:
         click.echo(_outbox_rows(rows))
     if late:
+        per_day, limit = _plural(app.config.email.rate_per_day, "email"), app.config.keep_in_touch.max_gap_days
         click.echo(
-            f"Warning: at {_plural(app.config.email.rate_per_day, 'email')} a day, "
-            f"{_plural(late, 'check-in')} would go out after the customer's day {app.config.keep_in_touch.max_gap_days}; raise [email] rate_per_day, or call them.",
+            f"Warning: at {per_day} a day, {_plural(late, 'check-in')} would go out after the customer's day "
+            f"{limit}; raise [email] rate_per_day, or call them.",
             err=True,
         )
     unknown = sum(1 for r in rows if r.state == "unknown")

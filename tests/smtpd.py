@@ -198,9 +198,13 @@ class _Controller(Controller):
 
     def stop(self, no_assert: bool = False) -> None:
         """Close the open connections, then stop the event loop and its thread."""
-        if self.loop.is_running():
-            asyncio.run_coroutine_threadsafe(self._close_sessions(), self.loop).result(timeout=_CLOSE_TIMEOUT)
-        super().stop(no_assert=no_assert)
+        try:
+            if self.loop.is_running():
+                asyncio.run_coroutine_threadsafe(self._close_sessions(), self.loop).result(timeout=_CLOSE_TIMEOUT)
+        finally:
+            super().stop(no_assert=no_assert)
+            if not self.loop.is_closed():  # the thread ended early, as when the port was taken
+                self.loop.close()
 
     async def _close_sessions(self) -> None:
         """Abort every connection still open and wait until their sockets are closed."""
@@ -243,6 +247,8 @@ class SmtpServer:
         drop_after_data: int = 0,
     ) -> None:
         """Set the options; nothing listens until the server is entered or started."""
+        if isinstance(refuse_rcpt, str):
+            raise TypeError("refuse_rcpt takes a collection of addresses, not one string")
         if require_tls and not tls:
             raise ValueError("require_tls needs tls=True")
         if refuse_mail_from is not None and not _REPLY.match(refuse_mail_from):
@@ -353,12 +359,12 @@ class SmtpServer:
             )
             try:
                 controller.start()
-            except OSError as error:
+            except BaseException as error:
                 controller.stop(no_assert=True)
-                controller.loop.close()
-                if error.errno != errno.EADDRINUSE or attempt == _BIND_ATTEMPTS - 1:
-                    raise
-                continue
+                taken = isinstance(error, OSError) and error.errno == errno.EADDRINUSE
+                if taken and attempt < _BIND_ATTEMPTS - 1:
+                    continue
+                raise
             return controller, port
         raise AssertionError("unreachable")
 

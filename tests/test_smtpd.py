@@ -209,6 +209,12 @@ def test_refuse_auth_refuses_the_right_password(smtp_server: SmtpServerFactory) 
     assert server.auth_logins == []
 
 
+def test_refuse_rcpt_needs_a_collection() -> None:
+    """Rejects a single address string, which would otherwise be read as a set of letters."""
+    with pytest.raises(TypeError, match="collection"):
+        SmtpServer(refuse_rcpt=CUSTOMER)
+
+
 def test_refused_recipient_raises(smtp_server: SmtpServerFactory) -> None:
     """Answers 550 to a refused recipient, which smtplib raises when it is the only one."""
     server = smtp_server(refuse_rcpt={CUSTOMER})
