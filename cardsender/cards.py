@@ -23,7 +23,6 @@ from cardsender.errors import InputError
 from cardsender.records import Birthday, ContactEvent, Customer
 from cardsender.render import (
     CARD_FRONT_MAX,
-    CARD_INSIDE_MAX,
     CARD_OCCASIONS,
     CardTemplates,
     PersonalDetail,
@@ -419,16 +418,15 @@ def check_templates(config: Config) -> tuple[int, list[TemplateProblem]]:
                     if held and history:
                         problems.append(TemplateProblem(occasion, variant, sample, f"{channel}: {held}"))
                     if channel == "post":
-                        problems += _fit_problems(occasion, variant, sample, card, note)
+                        problems += _fit_problems(occasion, variant, sample, card)
     return rendered, problems
 
 
-def _fit_problems(occasion: str, variant: str, sample: str, card: RenderedCard, note: str) -> list[TemplateProblem]:
-    """Return the parts of a printed card too long for their panel; the personal note comes on top of the text."""
-    found = []
+def _fit_problems(occasion: str, variant: str, sample: str, card: RenderedCard) -> list[TemplateProblem]:
+    """Return the printed card's panels whose text does not fit, measured as the card is printed."""
+    from cardsender.views.card_pdf import panel_overflow  # reportlab only where cards are printed or checked
+
+    found = panel_overflow(card)
     if len(card.card_front) > CARD_FRONT_MAX:
-        found.append(f"the card's front line has {len(card.card_front)} characters (at most {CARD_FRONT_MAX} fit)")
-    inside = len(card.card_inside) - (len(note) if note and note in card.card_inside else 0)
-    if inside > CARD_INSIDE_MAX:
-        found.append(f"the card's inside has {inside} characters besides the note (at most {CARD_INSIDE_MAX} fit)")
+        found.append(f"the card's front line has {len(card.card_front)} characters (at most {CARD_FRONT_MAX})")
     return [TemplateProblem(occasion, variant, sample, problem) for problem in found]

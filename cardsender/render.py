@@ -36,7 +36,6 @@ CARD_OCCASIONS = ("birthday", "birthday_belated", "thanksgiving", "april_fools",
 # Generic Christmas wording is refused wherever it appears (the product never sends Christmas cards).
 CHRISTMAS_WORDS = re.compile(r"christmas|x-?mas|merry|no[eë]l|navidad|season'?s\s+greetings", re.IGNORECASE)
 CARD_FRONT_MAX = 40
-CARD_INSIDE_MAX = 350
 _MODULE_PATH = re.compile(r"'(?:\w+\.)+(?=\w+ object')")
 
 

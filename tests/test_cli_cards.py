@@ -251,3 +251,17 @@ def test_a_held_card_puts_the_customer_on_the_call_list_until_a_note_releases_it
     assert states == ["pending"]
     after = json.loads(run(shop, "calls", "--on", "2026-03-20", "--json").stdout)
     assert "C4" not in [c["customer_id"] for c in after]
+
+
+def test_the_check_reports_printed_text_too_long_for_its_panel(shop: Workspace, tmp_path: Path) -> None:
+    """A card whose inside does not fit the printed panel at its normal size is reported, with the sizes."""
+    folder = tmp_path / "office-cards"
+    (folder / "check_in" / "v1").mkdir(parents=True)
+    long_inside = "Dear {{ customer.first_name }},\n" + "We have so much to tell you about the shop. " * 40
+    (folder / "check_in" / "v1" / "card.txt").write_text("Hello!\n" + long_inside, encoding="utf-8")
+    with shop.config_path.open("a", encoding="utf-8") as fh:
+        fh.write(f'\n[templates]\ndir = "{folder.as_posix()}"\n')
+    result = run(shop, "templates", "check")
+    assert result.exit_code == 1
+    assert "check_in/v1 for a long-time customer: the inside text needs " in result.stderr
+    assert " in of a 4.7 in panel" in result.stderr

@@ -31,6 +31,17 @@ def _paragraphs(text: str, style: ParagraphStyle) -> list[Flowable]:
     return [Paragraph(escape(block).replace("\n", "<br/>"), style) for block in blocks]
 
 
+def panel_overflow(card: RenderedCard) -> list[str]:
+    """Return which panels of the printed card the text does not fit at its normal size (it would be shrunk)."""
+    width, height = CARD_SIZE[0] - 2 * MARGIN, CARD_SIZE[1] - 2 * MARGIN
+    problems = []
+    for panel, text, style in (("front", card.card_front, FRONT), ("inside", card.card_inside, INSIDE)):
+        needed = sum(p.wrap(width, height)[1] + style.spaceAfter for p in _paragraphs(text, style))
+        if needed > height:
+            problems.append(f"the {panel} text needs {needed / 72:.1f} in of a {height / 72:.1f} in panel")
+    return problems
+
+
 def write_card_pdf(card: RenderedCard, path: Path) -> None:
     """Write a card as two pages: the front line, then the inside greeting, each fitted to its panel."""
     width, height = CARD_SIZE
