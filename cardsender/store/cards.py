@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, Select, or_, select
 
 from cardsender.store.schema import customers, outbox, personal_notes
 
@@ -27,20 +28,34 @@ def release_held(conn: Connection, customer_row_id: int, occasion: str | None, n
     return int(conn.execute(outbox.update().where(held).values(state="pending", updated_at=now)).rowcount)
 
 
-def next_note(conn: Connection, external_id: str, occasion: str) -> str:
-    """Return the oldest unused note for the customer's next card of ``occasion`` (or of any), or ""."""
-    query = (
-        select(personal_notes.c.text)
-        .join(customers, customers.c.id == personal_notes.c.customer_id)
+def _oldest_unused_note(column: Any, customer: Any, occasion: str) -> Select[Any]:
+    """Return a query of the note the customer's next card of ``occasion`` takes: the oldest unused one."""
+    return (
+        select(column)
         .where(
-            customers.c.external_id == external_id,
+            customer,
             personal_notes.c.used_at.is_(None),
             or_(personal_notes.c.occasion.is_(None), personal_notes.c.occasion == occasion),
         )
         .order_by(personal_notes.c.created_at, personal_notes.c.id)
         .limit(1)
     )
-    return str(conn.execute(query).scalar() or "")
+
+
+def next_note(conn: Connection, external_id: str, occasion: str) -> str:
+    """Return the oldest unused note for the customer's next card of ``occasion`` (or of any), or ""."""
+    of_customer = personal_notes.c.customer_id.in_(select(customers.c.id).where(customers.c.external_id == external_id))
+    return str(conn.execute(_oldest_unused_note(personal_notes.c.text, of_customer, occasion)).scalar() or "")
+
+
+def use_note(conn: Connection, customer_row: int, occasion: str, outbox_row: int, now: dt.datetime) -> None:
+    """Mark the note that went out with a card as used, so the next card does not repeat it."""
+    oldest = _oldest_unused_note(personal_notes.c.id, personal_notes.c.customer_id == customer_row, occasion)
+    conn.execute(
+        personal_notes.update()
+        .where(personal_notes.c.id == oldest.scalar_subquery())
+        .values(used_at=now, outbox_id=outbox_row)
+    )
 
 
 def variants_sent(conn: Connection, external_id: str, occasion: str) -> list[str]:

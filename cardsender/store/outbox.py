@@ -19,9 +19,10 @@ from sqlalchemy import Connection, and_, func, or_, select
 
 from cardsender.planner import Touch
 from cardsender.records import ContactEvent
+from cardsender.store.cards import use_note
 from cardsender.store.customers import add_event
 from cardsender.store.dialect import insert_or_ignore
-from cardsender.store.schema import customers, outbox, personal_notes
+from cardsender.store.schema import customers, outbox
 
 STATES = ("pending", "held", "sending", "sent", "failed", "unknown", "cancelled", "printed", "mailed")
 OUTBOX_KEY = ("customer_id", "occasion", "occasion_date", "channel")
@@ -216,22 +217,6 @@ def mark_sent(
     if note:
         use_note(conn, claimed.customer_row, claimed.occasion, claimed.row, now)
     return True
-
-
-def use_note(conn: Connection, customer_row: int, occasion: str, outbox_row: int, now: dt.datetime) -> None:
-    """Mark the note that went out with a card as used, so the next card does not repeat it."""
-    oldest = (
-        select(personal_notes.c.id)
-        .where(
-            personal_notes.c.customer_id == customer_row,
-            personal_notes.c.used_at.is_(None),
-            or_(personal_notes.c.occasion.is_(None), personal_notes.c.occasion == occasion),
-        )
-        .order_by(personal_notes.c.created_at, personal_notes.c.id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    conn.execute(personal_notes.update().where(personal_notes.c.id == oldest).values(used_at=now, outbox_id=outbox_row))
 
 
 def mark_bouncing(conn: Connection, customer_row: int, now: dt.datetime) -> None:
