@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 import click
 
-from cardsender import __version__, agenda, cards, clock, customers, importers, outbox, workspace
+from cardsender import __version__, agenda, cards, clock, customers, importers, outbox, printing, workspace
 from cardsender.bounces import read_bounces
 from cardsender.config import DATE_FORMATS, Config, load_config, smtp_password
 from cardsender.delivery.mail import FileTransport, SmtpTransport, Transport
@@ -819,8 +819,13 @@ def status(app: AppContext) -> None:
     with _store(app) as store:
         rows = outbox.needs_attention(store)
         late = outbox.late_check_ins(store, app.config, _today(app), clock.utc_now())
+        unposted = outbox.unposted_batches(store)
     if rows:
         click.echo(_outbox_rows(rows))
+    for batch, count in unposted:
+        click.echo(
+            f"Batch {batch}: {_plural(count, 'card')} printed, not yet marked mailed (cardsender mark-mailed {batch})"
+        )
     if late:
         per_day, limit = _plural(app.config.email.rate_per_day, "email"), app.config.keep_in_touch.max_gap_days
         click.echo(
@@ -879,3 +884,60 @@ def bounces(app: AppContext, file: Path) -> None:
         f"{_plural(applied.cards_failed, 'card')} marked failed; {scan.delayed} delays and {scan.other} other "
         "messages left alone."
     )
+
+
+# Printing.
+
+
+@cli.command("print")
+@click.option("--from", "first_text", metavar="DATE", help="First mail-by day (default: today at the office).")
+@click.option("--to", "last_text", metavar="DATE", help="Last mail-by day (default: six days after the first).")
+@click.option("--days", type=click.IntRange(1, 366), help="Or: how many days from the first.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="The PDF to write (default: cards-BATCH.pdf)."
+)
+@click.option("--format", "card_format", type=click.Choice(("quarter-letter", "quarter-a4", "half-duplex", "postcard")),
+              help="Card format (default: [print] card_format).")  # fmt: skip
+@click.option("--reprint", "batch", metavar="BATCH", help="Make the PDF of an earlier batch again.")
+@click.pass_obj
+def print_cards(app: AppContext, first_text: str | None, last_text: str | None, days: int | None, out: Path | None,
+                card_format: str | None, batch: str | None) -> None:  # fmt: skip
+    """Print the posted cards to mail in the coming days, with a writer's guide, as one PDF batch."""
+    today = clock.office_today(app.config.office.timezone)
+    if batch is not None:
+        target = out or Path(f"cards-{batch}.pdf")
+        with _store(app) as store:
+            done = printing.reprint(store, app.config, batch, target, today)
+        click.echo(f"Wrote {target} again: batch {batch}, {_plural(len(done.printed), 'card')}.")
+        return
+    if last_text and days:
+        raise InputError("give --to or --days, not both")
+    first = _today(app, first_text, "--from")
+    last = _parse_day(last_text, "--to") if last_text else first + dt.timedelta(days=(days or 7) - 1)
+    with _store(app) as store:
+        made = printing.print_batch(store, app.config, first=first, last=last, out=out, today=today,
+                                    now=clock.utc_now(), card_format=card_format)  # fmt: skip
+    for row, why in made.held:
+        click.echo(f"Held {row.customer_id} {occasion_label(row.occasion)}: {why}", err=True)
+    already = f"; {made.already_printed} already printed earlier (use --reprint BATCH)" if made.already_printed else ""
+    if made.batch is None:
+        click.echo(f"Nothing to print for {first.isoformat()} to {last.isoformat()}{already}.")
+        return
+    click.echo(
+        f"Wrote {made.path}: batch {made.batch}, {_plural(len(made.printed), 'card')} to mail from "
+        f"{first.isoformat()} to {last.isoformat()}{already}. Once posted: cardsender mark-mailed {made.batch}"
+    )
+
+
+@cli.command("mark-mailed")
+@click.argument("batch")
+@on_option
+@click.option("--except", "spoiled", type=int, multiple=True, metavar="ROW", help="A card not posted (repeatable).")
+@click.pass_obj
+def mark_mailed(app: AppContext, batch: str, on: str | None, spoiled: tuple[int, ...]) -> None:
+    """Record that a print batch was posted: each card counts as a contact on its occasion date."""
+    with _store(app) as store:
+        mailed, back = printing.mark_mailed(store, batch, mailed_on=_today(app, on), now=clock.utc_now(),
+                                            spoiled=spoiled)  # fmt: skip
+    again = f"; {_plural(back, 'card')} back to print again" if back else ""
+    click.echo(f"Batch {batch}: {_plural(mailed, 'card')} mailed{again}.")

@@ -108,3 +108,9 @@ def late_check_ins(store: Store, config: Config, today: dt.date, now: dt.datetim
         if goes_out > row.occasion_date + dt.timedelta(days=config.keep_in_touch.check_in_lead_days):
             late += 1
     return late
+
+
+def unposted_batches(store: Store) -> list[tuple[str, int]]:
+    """Return the print batches with cards printed but not yet marked mailed."""
+    with store.begin() as conn:
+        return queries.printed_batches(conn)

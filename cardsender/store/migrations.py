@@ -98,12 +98,18 @@ def _delivery(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE customers ADD COLUMN email_bouncing BOOLEAN NOT NULL DEFAULT FALSE"))
 
 
+def _print_batches(conn: Connection) -> None:
+    """Version 5: the print batch of each posted card."""
+    conn.execute(text("ALTER TABLE outbox ADD COLUMN batch VARCHAR(40)"))
+
+
 # (version, name, upgrade from the previous version); version 1 is the initial schema.
 MIGRATIONS: list[Migration] = [
     (1, "initial: customers, contact events", None),
     (2, "outbox", _create_outbox),
     (3, "card variants and personal notes", _variants_and_notes),
     (4, "delivery state of outbox rows, bouncing addresses", _delivery),
+    (5, "print batches", _print_batches),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -48,6 +48,7 @@ class OutboxRow:
     variant: str | None
     reason: str
     updated_at: dt.datetime
+    batch: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the stable JSON form of ``outbox --json``."""
@@ -66,6 +67,7 @@ class OutboxRow:
             "message_id": self.message_id,
             "variant": self.variant,
             "reason": self.reason,
+            "batch": self.batch,
         }
 
 
@@ -73,7 +75,7 @@ _COLUMNS = (
     outbox.c.id, outbox.c.customer_id, customers.c.external_id, outbox.c.occasion, outbox.c.channel,
     outbox.c.occasion_date, outbox.c.due_date, outbox.c.expires_on, outbox.c.state, outbox.c.attempts,
     outbox.c.last_error, outbox.c.server_reply, outbox.c.message_id, outbox.c.variant, outbox.c.reason,
-    outbox.c.updated_at,
+    outbox.c.updated_at, outbox.c.batch,
 )  # fmt: skip
 
 
@@ -266,3 +268,55 @@ def bounce_address(
         )
         failed = int(conn.execute(stmt).rowcount)
     return [str(external_id) for _, external_id in holders], failed
+
+
+def printable_rows(conn: Connection, last: dt.date, today: dt.date) -> list[OutboxRow]:
+    """Return the pending post cards to mail by ``last`` that are still worth mailing."""
+    return _rows(
+        conn,
+        outbox.c.state == "pending",
+        outbox.c.channel == "post",
+        outbox.c.due_date <= last,
+        or_(outbox.c.expires_on.is_(None), outbox.c.expires_on >= today),
+    )
+
+
+def printed_between(conn: Connection, first: dt.date, last: dt.date) -> list[OutboxRow]:
+    """Return the post cards already printed or mailed whose mail-by date falls in a window."""
+    return _rows(
+        conn,
+        outbox.c.channel == "post",
+        outbox.c.state.in_(("printed", "mailed")),
+        outbox.c.due_date >= first,
+        outbox.c.due_date <= last,
+    )
+
+
+def next_batch_id(conn: Connection, today: dt.date) -> str:
+    """Return a new batch id for today: 2026-11-28-1, then -2..."""
+    prefix = today.isoformat()
+    used = conn.execute(select(outbox.c.batch).where(outbox.c.batch.like(f"{prefix}-%")).distinct()).scalars()
+    numbers = [int(str(b).rsplit("-", 1)[1]) for b in used if str(b).rsplit("-", 1)[1].isdigit()]
+    return f"{prefix}-{max(numbers, default=0) + 1}"
+
+
+def mark_printed(conn: Connection, row: int, batch: str, variant: str, now: dt.datetime) -> bool:
+    """Record a pending post card as printed in a batch."""
+    stmt = outbox.update().where(outbox.c.id == row, outbox.c.state == "pending")
+    return bool(conn.execute(stmt.values(state="printed", batch=batch, variant=variant, updated_at=now)).rowcount)
+
+
+def rows_of_batch(conn: Connection, batch: str) -> list[OutboxRow]:
+    """Return the cards of a print batch, in the order they were printed."""
+    return _rows(conn, outbox.c.batch == batch)
+
+
+def printed_batches(conn: Connection) -> list[tuple[str, int]]:
+    """Return the batches with cards printed but not yet marked mailed, and how many."""
+    query = (
+        select(outbox.c.batch, func.count())
+        .where(outbox.c.state == "printed", outbox.c.batch.is_not(None))
+        .group_by(outbox.c.batch)
+        .order_by(outbox.c.batch)
+    )
+    return [(str(batch), int(count)) for batch, count in conn.execute(query)]

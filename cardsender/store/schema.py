@@ -109,6 +109,8 @@ outbox = Table(
     Column("claimed_by", String(100)),
     Column("lease_until", DateTime),
     Column("sent_at", DateTime),
+    # The print batch a posted card went out in (migration 5).
+    Column("batch", String(40)),
     UniqueConstraint("customer_id", "occasion", "occasion_date", "channel", name="uq_outbox_card"),
 )
 Index("ix_outbox_state_due", outbox.c.state, outbox.c.due_date)

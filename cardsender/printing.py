@@ -1,0 +1,194 @@
+"""Print batches of posted cards for a handwritten note, and record them printed, then mailed.
+
+A batch takes the post cards whose mail-by date falls in a window, plus any earlier
+one still worth mailing, records them ``printed`` with the batch id (so printing
+the window again makes no second copy), and writes one PDF.  ``mark_mailed`` then
+records the cards as posted: each becomes a contact on its occasion date, which
+restarts the 70-day clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cardsender import agenda, cards
+from cardsender.config import Config
+from cardsender.errors import InputError, NotFoundError
+from cardsender.records import ContactEvent
+from cardsender.render import TemplateError, choose_variant
+from cardsender.store import Store
+from cardsender.store import cards as card_queries
+from cardsender.store import customers as customer_queries
+from cardsender.store import outbox as queries
+from cardsender.store.customers import add_event
+from cardsender.views.labels import occasion_label
+
+if TYPE_CHECKING:
+    from cardsender.views.print_pdf import PrintedCard
+
+FORMATS_READY = ("quarter-letter",)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A print batch: its id, the cards in it, the file, and what was left out and why."""
+
+    batch: str | None
+    path: Path | None
+    printed: tuple[queries.OutboxRow, ...]
+    held: tuple[tuple[queries.OutboxRow, str], ...]
+    already_printed: int
+
+
+def _check_format(config: Config, card_format: str | None) -> str:
+    chosen = card_format or config.print.card_format
+    if chosen not in FORMATS_READY:
+        raise InputError(f"the {chosen} format cannot be printed yet; use --format quarter-letter")
+    return chosen
+
+
+def _printed_card(
+    store: Store, config: Config, row: queries.OutboxRow, today: dt.date, variant: str | None
+) -> PrintedCard:
+    """Render one post card for print with its guide line; raise TemplateError or InputError when it cannot be."""
+    from cardsender.views.print_pdf import PrintedCard, missing_glyphs  # reportlab loads only to print
+
+    with store.begin() as conn:
+        customer = customer_queries.get_customer(conn, row.customer_id)
+        history = customer_queries.events_of(conn, row.customer_id)
+        note = card_queries.next_note(conn, row.customer_id, row.occasion) if variant is None else ""
+        used = card_queries.variants_sent(conn, row.customer_id, row.occasion)
+    templates = cards.card_templates(config)
+    occasion = cards.template_occasion(row.occasion, row.occasion_date, today)
+    variant = variant or choose_variant(templates.variants(occasion), used, customer.id)
+    language = templates.written_language(occasion, variant, customer.language or config.office.language)
+    context = cards.card_context(
+        customer, history, occasion=occasion, occasion_date=row.occasion_date, today=today, office=config.office,
+        note=note, language=language,
+    )  # fmt: skip
+    card, generic = cards.render_card(templates, context, occasion, variant, "post")
+    if generic:
+        raise InputError(generic)
+    # The guide is for staff: in the office's language, whatever the card's.
+    staff = cards.card_context(
+        customer, history, occasion=occasion, occasion_date=row.occasion_date, today=today, office=config.office,
+        note=note, language=config.office.language,
+    )  # fmt: skip
+    guide = templates.render_part("_guide.txt", staff.variables)
+    missing = missing_glyphs(" ".join((card.card_front, card.card_inside, customer.display_name, guide)))
+    if missing:
+        raise InputError(
+            f"the font cannot print {''.join(missing)} in {customer.display_name}'s card ({row.customer_id}); "
+            "it would come out as boxes"
+        )
+    purchase = context.variables["last_purchase"]
+    return PrintedCard(
+        row=row.row, customer_id=row.customer_id, name=customer.display_name, occasion=occasion_label(row.occasion),
+        card=card, last_purchase=f"{purchase.item} ({purchase.date})" if purchase else "", notes=customer.notes,
+        years=int(context.variables["years_as_customer"]), owner=customer.owner, suggestion=guide,
+    )  # fmt: skip
+
+
+def print_batch(
+    store: Store, config: Config, *, first: dt.date, last: dt.date, out: Path | None, today: dt.date, now: dt.datetime,
+    card_format: str | None = None,
+) -> Batch:  # fmt: skip
+    """Print the post cards to mail from ``first`` to ``last`` (and earlier ones still due) as one batch.
+
+    The PDF goes to ``out``, by default ``cards-BATCH.pdf`` in the current folder.
+    """
+    from cardsender.views.print_pdf import write_batch_pdf
+
+    _check_format(config, card_format)
+    if last < first:
+        raise InputError(f"--to {last.isoformat()} is before --from {first.isoformat()}; give the earlier day first")
+    touches = agenda.plan_touches(store, config, first, (last - first).days + 1)
+    posted = [t for t in touches if t.channel == "post"]
+    with store.begin() as conn:
+        ids = queries.customer_row_ids(conn, (t.customer_id for t in posted))
+        queries.record_touches(conn, posted, ids, config.occasions.grace_days, now)
+        due = queries.printable_rows(conn, last, today)
+        already = len(queries.printed_between(conn, first, last))
+    ready: list[PrintedCard] = []
+    held: list[tuple[queries.OutboxRow, str]] = []
+    for row in due:
+        try:
+            ready.append(_printed_card(store, config, row, today, None))
+        except (TemplateError, InputError) as exc:
+            held.append((row, str(exc)))
+    with store.begin() as conn:
+        for row, why in held:
+            queries.set_state(conn, row.row, ("pending",), now, state="held", last_error=why)
+    if not ready:
+        return Batch(None, None, (), tuple(held), already)
+    by_row = {row.row: row for row in due}
+    ready.sort(key=lambda c: (by_row[c.row].due_date, c.name.casefold()))  # by mail-by date, then name
+    with store.begin() as conn:
+        batch = queries.next_batch_id(conn, today)
+        out = out or Path(f"cards-{batch}.pdf")
+        temporary = _write_beside(out, lambda path: write_batch_pdf(ready, path, batch, config.office.name))
+        for item in ready:
+            row = by_row[item.row]
+            queries.mark_printed(conn, row.row, batch, item.card.variant, now)
+            if card_queries.next_note(conn, row.customer_id, row.occasion):
+                card_queries.use_note(conn, row.customer_row, row.occasion, row.row, now)
+        os.replace(temporary, out)  # the file appears only with the batch recorded
+    return Batch(batch, out, tuple(by_row[item.row] for item in ready), tuple(held), already)
+
+
+def _write_beside(out: Path, write: Callable[[Path], None]) -> Path:
+    """Write a file next to ``out`` under a temporary name and return that name."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    os.close(handle)
+    write(Path(name))
+    return Path(name)
+
+
+def reprint(store: Store, config: Config, batch: str, out: Path, today: dt.date) -> Batch:
+    """Make the PDF of a batch again, with the same cards and wording."""
+    from cardsender.views.print_pdf import write_batch_pdf
+
+    with store.begin() as conn:
+        rows = queries.rows_of_batch(conn, batch)
+    if not rows:
+        raise NotFoundError(f"no print batch {batch}; see 'cardsender status' for the batches printed")
+    ready = [_printed_card(store, config, row, today, row.variant) for row in rows]
+    write_batch_pdf(ready, out, batch, config.office.name)
+    return Batch(batch, out, tuple(rows), (), 0)
+
+
+def mark_mailed(
+    store: Store, batch: str, *, mailed_on: dt.date, now: dt.datetime, spoiled: tuple[int, ...] = ()
+) -> tuple[int, int]:
+    """Record a batch as posted: each card becomes mailed and a contact on its occasion date.
+
+    Cards listed in ``spoiled`` were not posted: they go back to pending, to print again.
+    Returns how many were mailed and how many went back.
+    """
+    with store.begin() as conn:
+        rows = [r for r in queries.rows_of_batch(conn, batch) if r.state == "printed"]
+        if not rows:
+            raise NotFoundError(f"no printed cards in batch {batch}; see 'cardsender status'")
+        unknown = sorted(set(spoiled) - {r.row for r in rows})
+        if unknown:
+            raise InputError(f"row {unknown[0]} is not a printed card of batch {batch}")
+        mailed = 0
+        for row in rows:
+            if row.row in spoiled:
+                queries.set_state(conn, row.row, ("printed",), now, state="pending", batch=None)
+                continue
+            queries.set_state(conn, row.row, ("printed",), now, state="mailed", sent_at=now)
+            summary = f"{occasion_label(row.occasion)} card by post, mailed {mailed_on.isoformat()}"
+            event = ContactEvent(
+                row.customer_id, dt.datetime.combine(row.occasion_date, dt.time()), "card", summary, "card"
+            )
+            add_event(conn, row.customer_row, event, now)
+            mailed += 1
+    return mailed, len(spoiled)

@@ -1,0 +1,148 @@
+"""Print batches: the quarter-fold PDF and its guide, no second copy, reprints, and mark-mailed restarting the clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pypdf
+import pypdfium2
+import pytest
+from click.testing import CliRunner, Result
+
+from cardsender.cli import cli
+from cardsender.fields import parse_customer_fields
+from cardsender.records import ContactEvent
+from cardsender.store.customers import add_event, insert_customer
+from tests.conftest import Workspace
+
+WRITTEN_AT = dt.datetime(2024, 1, 5, 15, 30)
+# Birthdays on Saturday Dec 12, 2026: mailed 7 days ahead, Friday Dec 4 (REFERENCE.md, postal lead).
+BIRTHDAY = dt.date(2026, 12, 12)
+MAIL_BY = dt.date(2026, 12, 4)
+ZOE = {"id": "P1", "first_name": "Zoë", "last_name": "Ødegård", "street": "Karl Johans gate 1", "city": "Oslo",
+       "country": "NO", "channel": "post", "birthday": "--12-12", "owner": "Maria"}  # fmt: skip
+LUKASZ = {"id": "P2", "first_name": "Łukasz", "last_name": "Żółć", "street": "ul. Długa 5", "city": "Gdańsk",
+          "country": "PL", "channel": "post", "birthday": "--12-12", "owner": "Tom"}  # fmt: skip
+OLGA = {"id": "P3", "first_name": "Ольга", "last_name": "Ковальчук", "street": "вул. Хрещатик 1", "city": "Київ",
+        "country": "UA", "channel": "post", "birthday": "--12-12", "owner": "Aiko"}  # fmt: skip
+TARO = {"id": "P4", "first_name": "太郎", "last_name": "山田", "street": "千代田区丸の内1-1", "city": "東京都",
+        "country": "JP", "channel": "post", "birthday": "--12-12"}  # fmt: skip
+
+
+def run(ws: Workspace, *args: str) -> Result:
+    """Run cardsender with the workspace's config."""
+    return CliRunner().invoke(cli, ["--config", str(ws.config_path), *args])
+
+
+@pytest.fixture
+def shop(workspace: Workspace) -> Workspace:
+    """Return a workspace whose post customers all have a birthday on Dec 12 and a purchase in November."""
+    with workspace.open_store() as store, store.begin() as conn:
+        for fields in (ZOE, LUKASZ, OLGA):
+            row = insert_customer(conn, parse_customer_fields(fields), dt.date(2023, 5, 1), WRITTEN_AT)
+            event = ContactEvent(fields["id"], dt.datetime(2026, 11, 10, 10), "purchase", "Winter tires", "import")
+            add_event(conn, row, event, WRITTEN_AT)
+    return workspace
+
+
+def print_window(ws: Workspace, out: Path, *extra: str) -> Result:
+    """Print the batch of the week of Dec 4."""
+    return run(ws, "print", "--from", "2026-11-30", "--to", "2026-12-06", "--out", str(out), *extra)
+
+
+def test_a_batch_holds_the_guide_then_one_sheet_per_card(shop: Workspace, tmp_path: Path) -> None:
+    """The PDF has a guide page and a Letter sheet per card, every name readable, and the cards move to printed."""
+    pdf = tmp_path / "cards.pdf"
+    result = print_window(shop, pdf)
+    assert result.exit_code == 0, result.output
+    batch = result.stdout.split("batch ", 1)[1].split(",", 1)[0]
+    assert result.stdout.strip().endswith(f"Once posted: cardsender mark-mailed {batch}")
+    reader = pypdf.PdfReader(pdf)
+    assert len(reader.pages) == 4
+    assert {(float(p.mediabox.width), float(p.mediabox.height)) for p in reader.pages} == {(612.0, 792.0)}
+    guide = reader.pages[0].extract_text()
+    for name in ("Zoë Ødegård", "Łukasz Żółć", "Ольга Ковальчук"):
+        assert name in guide
+    assert "Ask how the Winter tires is working out." in " ".join(guide.split())
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "\x00" not in text  # no missing glyphs
+    rows = json.loads(run(shop, "outbox", "--json").stdout)
+    assert [(r["customer_id"], r["state"], r["batch"], r["due_date"]) for r in rows] == [
+        ("P1", "printed", batch, MAIL_BY.isoformat()),
+        ("P2", "printed", batch, MAIL_BY.isoformat()),
+        ("P3", "printed", batch, MAIL_BY.isoformat()),
+    ]
+
+
+def test_the_inside_panels_are_upside_down_on_the_sheet(shop: Workspace, tmp_path: Path) -> None:
+    """Quarter fold: the front reads upright at the lower right; the greeting reads only when the sheet is turned."""
+    pdf = tmp_path / "cards.pdf"
+    assert print_window(shop, pdf).exit_code == 0
+    sheet = pypdf.PdfReader(pdf).pages[1]
+    upright = sheet.extract_text(orientations=(0,))
+    turned = sheet.extract_text(orientations=(180,))
+    assert "Dear Zoë," in turned  # the greeting, printed upside down
+    assert "Your note and signature" in turned
+    assert "Dear" not in upright and "Your note" not in upright
+    assert "Harbour Street Bikes" in upright  # the back
+    image = pypdfium2.PdfDocument(pdf)[1].render(scale=0.25).to_pil().convert("L")
+    width, height = image.size
+    front = image.crop((width // 2, 0, width, height // 2))  # screen coordinates: the top half is the inside
+    lower_right = image.crop((width // 2, height // 2, width, height))
+    assert lower_right.getextrema()[0] < 100  # the front line is drawn at the lower right
+    assert front.getextrema()[0] < 150  # and the greeting (upside down) above it
+
+
+def test_printing_again_makes_no_second_copy_and_reprint_does(shop: Workspace, tmp_path: Path) -> None:
+    """The same window printed twice prints nothing new; --reprint BATCH writes the same cards again."""
+    first = print_window(shop, tmp_path / "a.pdf")
+    batch = first.stdout.split("batch ", 1)[1].split(",", 1)[0]
+    again = print_window(shop, tmp_path / "b.pdf")
+    assert again.stdout == (
+        "Nothing to print for 2026-11-30 to 2026-12-06; 3 already printed earlier (use --reprint BATCH).\n"
+    )
+    assert not (tmp_path / "b.pdf").exists()
+    copy = run(shop, "print", "--reprint", batch, "--out", str(tmp_path / "c.pdf"))
+    assert copy.stdout == f"Wrote {tmp_path / 'c.pdf'} again: batch {batch}, 3 cards.\n"
+    assert len(pypdf.PdfReader(tmp_path / "c.pdf").pages) == len(pypdf.PdfReader(tmp_path / "a.pdf").pages)
+
+
+def test_mark_mailed_restarts_the_clock_on_the_occasion_date(shop: Workspace, tmp_path: Path) -> None:
+    """Mailed cards become contacts on their occasion date; a spoiled card goes back to print again."""
+    result = print_window(shop, tmp_path / "a.pdf")
+    batch = result.stdout.split("batch ", 1)[1].split(",", 1)[0]
+    rows = json.loads(run(shop, "outbox", "--json").stdout)
+    spoiled = next(r["row"] for r in rows if r["customer_id"] == "P3")
+    assert "not yet marked mailed" in run(shop, "status").stdout
+    mailed = run(shop, "mark-mailed", batch, "--on", "2026-12-04", "--except", str(spoiled))
+    assert mailed.stdout == f"Batch {batch}: 2 cards mailed; 1 card back to print again.\n"
+    shown = json.loads(run(shop, "customers", "show", "P1", "--json").stdout)
+    assert shown["history"][-1]["kind"] == "card"
+    assert shown["history"][-1]["occurred_at"] == f"{BIRTHDAY.isoformat()}T00:00:00"
+    calls = json.loads(run(shop, "calls", "--on", "2027-02-01", "--json").stdout)
+    assert "P1" not in [c["customer_id"] for c in calls]  # 51 days after the card, not 83 after the purchase
+    states = {r["customer_id"]: r["state"] for r in json.loads(run(shop, "outbox", "--json").stdout)}
+    assert states == {"P1": "mailed", "P2": "mailed", "P3": "pending"}
+
+
+def test_a_name_the_font_cannot_print_is_held_not_boxed(shop: Workspace, tmp_path: Path) -> None:
+    """A card whose words need glyphs the embedded font lacks is held, naming the customer; the others print."""
+    with shop.open_store() as store, store.begin() as conn:
+        insert_customer(conn, parse_customer_fields(TARO), dt.date(2023, 5, 1), WRITTEN_AT)
+    result = print_window(shop, tmp_path / "cards.pdf")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("Held P4 ")
+    assert ": the font cannot print " in result.stderr
+    assert "太郎 山田's card (P4); it would come out as boxes" in result.stderr
+    assert "3 cards to mail" in result.stdout
+    rows = {r["customer_id"]: r["state"] for r in json.loads(run(shop, "outbox", "--json").stdout)}
+    assert rows["P4"] == "held"
+
+
+def test_formats_not_available_yet_are_refused(shop: Workspace, tmp_path: Path) -> None:
+    """Only the quarter-letter card prints for now; another format is a clear error."""
+    result = print_window(shop, tmp_path / "cards.pdf", "--format", "postcard")
+    assert result.exit_code == 1
+    assert result.output == "Error: the postcard format cannot be printed yet; use --format quarter-letter\n"
