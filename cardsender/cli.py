@@ -907,7 +907,7 @@ def print_cards(app: AppContext, first_text: str | None, last_text: str | None, 
     if batch is not None:
         target = out or Path(f"cards-{batch}.pdf")
         with _store(app) as store:
-            done = printing.reprint(store, app.config, batch, target, today)
+            done = printing.reprint(store, app.config, batch, target, today, card_format)
         click.echo(f"Wrote {target} again: batch {batch}, {_plural(len(done.printed), 'card')}.")
         return
     if last_text and days:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from cardsender import agenda, cards
 from cardsender.config import Config
 from cardsender.errors import InputError, NotFoundError
-from cardsender.records import ContactEvent
+from cardsender.records import ContactEvent, Customer
 from cardsender.render import TemplateError, choose_variant
 from cardsender.store import Store
 from cardsender.store import cards as card_queries
@@ -31,8 +31,6 @@ from cardsender.views.labels import occasion_label
 
 if TYPE_CHECKING:
     from cardsender.views.print_pdf import PrintedCard
-
-FORMATS_READY = ("quarter-letter",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,18 +44,17 @@ class Batch:
     already_printed: int
 
 
-def _check_format(config: Config, card_format: str | None) -> str:
-    chosen = card_format or config.print.card_format
-    if chosen not in FORMATS_READY:
-        raise InputError(f"the {chosen} format cannot be printed yet; use --format quarter-letter")
-    return chosen
+def address_lines(customer: Customer) -> tuple[str, ...]:
+    """Return the delivery address lines under the name: street, postal code and city, country."""
+    town = " ".join(part for part in (customer.postal_code, customer.city) if part)
+    return tuple(line for line in (customer.street, town, customer.country) if line)
 
 
 def _printed_card(
-    store: Store, config: Config, row: queries.OutboxRow, today: dt.date, variant: str | None
+    store: Store, config: Config, row: queries.OutboxRow, today: dt.date, variant: str | None, card_format: str
 ) -> PrintedCard:
     """Render one post card for print with its guide line; raise TemplateError or InputError when it cannot be."""
-    from cardsender.views.print_pdf import PrintedCard, missing_glyphs  # reportlab loads only to print
+    from cardsender.views.print_pdf import PrintedCard, check_fits, missing_glyphs  # reportlab loads only to print
 
     with store.begin() as conn:
         customer = customer_queries.get_customer(conn, row.customer_id)
@@ -88,11 +85,14 @@ def _printed_card(
             "it would come out as boxes"
         )
     purchase = context.variables["last_purchase"]
-    return PrintedCard(
+    printed = PrintedCard(
         row=row.row, customer_id=row.customer_id, name=customer.display_name, occasion=occasion_label(row.occasion),
         card=card, last_purchase=f"{purchase.item} ({purchase.date})" if purchase else "", notes=customer.notes,
         years=int(context.variables["years_as_customer"]), owner=customer.owner, suggestion=guide,
+        address=address_lines(customer),
     )  # fmt: skip
+    check_fits(printed, card_format, config.print.paper)
+    return printed
 
 
 def print_batch(
@@ -105,7 +105,7 @@ def print_batch(
     """
     from cardsender.views.print_pdf import write_batch_pdf
 
-    _check_format(config, card_format)
+    card_format = card_format or config.print.card_format
     if last < first:
         raise InputError(f"--to {last.isoformat()} is before --from {first.isoformat()}; give the earlier day first")
     touches = agenda.plan_touches(store, config, first, (last - first).days + 1)
@@ -119,7 +119,7 @@ def print_batch(
     held: list[tuple[queries.OutboxRow, str]] = []
     for row in due:
         try:
-            ready.append(_printed_card(store, config, row, today, None))
+            ready.append(_printed_card(store, config, row, today, None, card_format))
         except (TemplateError, InputError) as exc:
             held.append((row, str(exc)))
     with store.begin() as conn:
@@ -132,7 +132,9 @@ def print_batch(
     with store.begin() as conn:
         batch = queries.next_batch_id(conn, today)
         out = out or Path(f"cards-{batch}.pdf")
-        temporary = _write_beside(out, lambda path: write_batch_pdf(ready, path, batch, config.office.name))
+        temporary = _write_beside(
+            out, lambda path: write_batch_pdf(ready, path, batch, config.office.name, card_format, config.print.paper)
+        )
         for item in ready:
             row = by_row[item.row]
             queries.mark_printed(conn, row.row, batch, item.card.variant, now)
@@ -151,16 +153,19 @@ def _write_beside(out: Path, write: Callable[[Path], None]) -> Path:
     return Path(name)
 
 
-def reprint(store: Store, config: Config, batch: str, out: Path, today: dt.date) -> Batch:
+def reprint(
+    store: Store, config: Config, batch: str, out: Path, today: dt.date, card_format: str | None = None
+) -> Batch:
     """Make the PDF of a batch again, with the same cards and wording."""
+    card_format = card_format or config.print.card_format
     from cardsender.views.print_pdf import write_batch_pdf
 
     with store.begin() as conn:
         rows = queries.rows_of_batch(conn, batch)
     if not rows:
         raise NotFoundError(f"no print batch {batch}; see 'cardsender status' for the batches printed")
-    ready = [_printed_card(store, config, row, today, row.variant) for row in rows]
-    write_batch_pdf(ready, out, batch, config.office.name)
+    ready = [_printed_card(store, config, row, today, row.variant, card_format) for row in rows]
+    write_batch_pdf(ready, out, batch, config.office.name, card_format, config.print.paper)
     return Batch(batch, out, tuple(rows), (), 0)
 
 

@@ -141,8 +141,56 @@ def test_a_name_the_font_cannot_print_is_held_not_boxed(shop: Workspace, tmp_pat
     assert rows["P4"] == "held"
 
 
-def test_formats_not_available_yet_are_refused(shop: Workspace, tmp_path: Path) -> None:
-    """Only the quarter-letter card prints for now; another format is a clear error."""
-    result = print_window(shop, tmp_path / "cards.pdf", "--format", "postcard")
-    assert result.exit_code == 1
-    assert result.output == "Error: the postcard format cannot be printed yet; use --format quarter-letter\n"
+@pytest.mark.parametrize(
+    ("card_format", "size", "pages_per_card"),
+    [
+        ("quarter-letter", (612.0, 792.0), 1),
+        ("quarter-a4", (595.28, 841.89), 1),
+        ("half-duplex", (720.0, 504.0), 2),
+        ("postcard", (432.0, 288.0), 2),
+    ],
+)
+def test_each_format_has_its_page_size_and_count(
+    shop: Workspace, tmp_path: Path, card_format: str, size: tuple[float, float], pages_per_card: int
+) -> None:
+    """Every format prints the guide on Letter, then its own sheets: one or two pages per card."""
+    pdf = tmp_path / f"{card_format}.pdf"
+    result = print_window(shop, pdf, "--format", card_format)
+    assert result.exit_code == 0, result.output
+    reader = pypdf.PdfReader(pdf)
+    assert len(reader.pages) == 1 + 3 * pages_per_card
+    sheets = {(round(float(p.mediabox.width), 2), round(float(p.mediabox.height), 2)) for p in reader.pages[1:]}
+    assert sheets == {size}
+    if card_format == "half-duplex":
+        assert reader.viewer_preferences is not None
+        assert reader.viewer_preferences.get("/Duplex") == "/DuplexFlipShortEdge"
+
+
+def test_a_postcard_keeps_the_address_in_its_zone_and_the_barcode_strip_clear(shop: Workspace, tmp_path: Path) -> None:
+    """On the address side, the address lies inside the zone at the lower right and nothing prints below 5/8 in."""
+    pdf = tmp_path / "postcards.pdf"
+    assert print_window(shop, pdf, "--format", "postcard").exit_code == 0
+    placed: list[tuple[str, float, float]] = []
+
+    def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
+        if text.strip():
+            placed.append((text.strip(), tm[4] * cm[0] + cm[4], tm[5] * cm[3] + cm[5]))
+
+    pypdf.PdfReader(pdf).pages[2].extract_text(visitor_text=visit)
+    zone_left, zone_right = 432 - 0.275 * 72 - 3.3 * 72, 432 - 0.275 * 72
+    name = next((x, y) for text, x, y in placed if "Zoë Ødegård" in text)
+    assert zone_left <= name[0] <= zone_right
+    assert all(y >= 5 / 8 * 72 - 0.5 for _, _, y in placed)
+    assert any("Oslo" in text for text, _, _ in placed)
+
+
+def test_text_too_long_for_its_panel_holds_the_card_naming_the_customer(shop: Workspace, tmp_path: Path) -> None:
+    """A note too long for the panel even at the smallest size holds that card; the others print."""
+    run(shop, "note", "P2", "We loved seeing you at the shop. " * 60)
+    result = print_window(shop, tmp_path / "cards.pdf")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        "Held P2 Birthday: the inside of Łukasz Żółć's card does not fit its panel even at 8 pt; "
+        "shorten the note or the template\n"
+    )
+    assert "2 cards to mail" in result.stdout
