@@ -898,10 +898,15 @@ def bounces(app: AppContext, file: Path) -> None:
 )
 @click.option("--format", "card_format", type=click.Choice(("quarter-letter", "quarter-a4", "half-duplex", "postcard")),
               help="Card format (default: [print] card_format).")  # fmt: skip
+@click.option("--envelopes", is_flag=True, help="Also print the envelopes, in the same order.")
+@click.option("--labels", "labels", type=click.Choice(("5160", "L7160")), help="Or the address labels on this sheet.")
+@click.option("--start-at", type=click.IntRange(1), default=1, show_default=True,
+              help="The first free label of a partly used sheet.")  # fmt: skip
 @click.option("--reprint", "batch", metavar="BATCH", help="Make the PDF of an earlier batch again.")
 @click.pass_obj
 def print_cards(app: AppContext, first_text: str | None, last_text: str | None, days: int | None, out: Path | None,
-                card_format: str | None, batch: str | None) -> None:  # fmt: skip
+                card_format: str | None, envelopes: bool, labels: str | None, start_at: int,
+                batch: str | None) -> None:  # fmt: skip
     """Print the posted cards to mail in the coming days, with a writer's guide, as one PDF batch."""
     today = clock.office_today(app.config.office.timezone)
     if batch is not None:
@@ -912,11 +917,14 @@ def print_cards(app: AppContext, first_text: str | None, last_text: str | None, 
         return
     if last_text and days:
         raise InputError("give --to or --days, not both")
+    if envelopes and labels:
+        raise InputError("give --envelopes or --labels SHEET, not both")
     first = _today(app, first_text, "--from")
     last = _parse_day(last_text, "--to") if last_text else first + dt.timedelta(days=(days or 7) - 1)
     with _store(app) as store:
         made = printing.print_batch(store, app.config, first=first, last=last, out=out, today=today,
-                                    now=clock.utc_now(), card_format=card_format)  # fmt: skip
+                                    now=clock.utc_now(), card_format=card_format, envelopes=envelopes,
+                                    labels=labels, start_at=start_at)  # fmt: skip
     for row, why in made.held:
         click.echo(f"Held {row.customer_id} {occasion_label(row.occasion)}: {why}", err=True)
     already = f"; {made.already_printed} already printed earlier (use --reprint BATCH)" if made.already_printed else ""
@@ -927,6 +935,8 @@ def print_cards(app: AppContext, first_text: str | None, last_text: str | None, 
         f"Wrote {made.path}: batch {made.batch}, {_plural(len(made.printed), 'card')} to mail from "
         f"{first.isoformat()} to {last.isoformat()}{already}. Once posted: cardsender mark-mailed {made.batch}"
     )
+    if made.addresses is not None:
+        click.echo(f"Wrote {made.addresses}: the addresses in the same order; print it at actual size.")
 
 
 @cli.command("mark-mailed")

@@ -42,6 +42,7 @@ class Batch:
     printed: tuple[queries.OutboxRow, ...]
     held: tuple[tuple[queries.OutboxRow, str], ...]
     already_printed: int
+    addresses: Path | None = None
 
 
 def address_lines(customer: Customer) -> tuple[str, ...]:
@@ -54,7 +55,8 @@ def _printed_card(
     store: Store, config: Config, row: queries.OutboxRow, today: dt.date, variant: str | None, card_format: str
 ) -> PrintedCard:
     """Render one post card for print with its guide line; raise TemplateError or InputError when it cannot be."""
-    from cardsender.views.print_pdf import PrintedCard, check_fits, missing_glyphs  # reportlab loads only to print
+    from cardsender.fonts import missing_glyphs
+    from cardsender.views.print_pdf import PrintedCard, check_fits  # reportlab loads only to print
 
     with store.begin() as conn:
         customer = customer_queries.get_customer(conn, row.customer_id)
@@ -97,11 +99,13 @@ def _printed_card(
 
 def print_batch(
     store: Store, config: Config, *, first: dt.date, last: dt.date, out: Path | None, today: dt.date, now: dt.datetime,
-    card_format: str | None = None,
+    card_format: str | None = None, envelopes: bool = False, labels: str | None = None, start_at: int = 1,
 ) -> Batch:  # fmt: skip
     """Print the post cards to mail from ``first`` to ``last`` (and earlier ones still due) as one batch.
 
-    The PDF goes to ``out``, by default ``cards-BATCH.pdf`` in the current folder.
+    The PDF goes to ``out``, by default ``cards-BATCH.pdf`` in the current folder; with
+    ``envelopes`` or ``labels`` (a sheet: 5160 or L7160) a second PDF beside it holds the
+    addresses in the same order.
     """
     from cardsender.views.print_pdf import write_batch_pdf
 
@@ -135,13 +139,47 @@ def print_batch(
         temporary = _write_beside(
             out, lambda path: write_batch_pdf(ready, path, batch, config.office.name, card_format, config.print.paper)
         )
+        extra = _addresses_beside(out, ready, config, card_format, envelopes, labels, start_at)
         for item in ready:
             row = by_row[item.row]
             queries.mark_printed(conn, row.row, batch, item.card.variant, now)
             if card_queries.next_note(conn, row.customer_id, row.occasion):
                 card_queries.use_note(conn, row.customer_row, row.occasion, row.row, now)
-        os.replace(temporary, out)  # the file appears only with the batch recorded
-    return Batch(batch, out, tuple(by_row[item.row] for item in ready), tuple(held), already)
+        os.replace(temporary, out)  # the files appear only with the batch recorded
+        if extra is not None:
+            os.replace(extra[0], extra[1])
+    return Batch(batch, out, tuple(by_row[item.row] for item in ready), tuple(held), already,
+                 extra[1] if extra else None)  # fmt: skip
+
+
+# The envelope that fits each card format; a postcard needs none.
+ENVELOPE_FOR = {("quarter-letter", "letter"): "A2", ("quarter-letter", "a4"): "A2", ("quarter-a4", "letter"): "C6",
+                ("quarter-a4", "a4"): "C6", ("half-duplex", "letter"): "A7"}  # fmt: skip
+
+
+def _addresses_beside(
+    out: Path, ready: list[PrintedCard], config: Config, card_format: str, envelopes: bool, labels: str | None,
+    start_at: int,
+) -> tuple[Path, Path] | None:  # fmt: skip
+    """Write the envelopes or labels of a batch beside its PDF under a temporary name; return it and its final name."""
+    from cardsender.views.envelopes import MailPiece, write_envelopes, write_labels
+
+    if not envelopes and labels is None:
+        return None
+    pieces = [MailPiece(item.name, item.address) for item in ready]
+    try:
+        if envelopes:
+            envelope = ENVELOPE_FOR.get((card_format, config.print.paper))
+            if envelope is None:
+                raise InputError(f"there is no envelope for {card_format} cards; print --labels instead")
+            sender = MailPiece(config.office.name, tuple(config.office.postal_address.splitlines()))
+            final = out.with_name(f"{out.stem}-envelopes.pdf")
+            return _write_beside(final, lambda path: write_envelopes(pieces, sender, path, envelope)), final
+        assert labels is not None
+        final = out.with_name(f"{out.stem}-labels.pdf")
+        return _write_beside(final, lambda path: write_labels(pieces, path, labels, start_at)), final
+    except ValueError as exc:  # an address too long, a glyph missing, a label outside the sheet
+        raise InputError(str(exc)) from exc
 
 
 def _write_beside(out: Path, write: Callable[[Path], None]) -> Path:

@@ -127,18 +127,36 @@ def test_mark_mailed_restarts_the_clock_on_the_occasion_date(shop: Workspace, tm
     assert states == {"P1": "mailed", "P2": "mailed", "P3": "pending"}
 
 
-def test_a_name_the_font_cannot_print_is_held_not_boxed(shop: Workspace, tmp_path: Path) -> None:
-    """A card whose words need glyphs the embedded font lacks is held, naming the customer; the others print."""
+def test_every_script_prints_and_a_glyph_no_font_has_is_held(shop: Workspace, tmp_path: Path) -> None:
+    """Japanese, Korean, Hebrew and Arabic names print in their fonts; a character no font has holds that card."""
+    others = [TARO, {**TARO, "id": "P5", "first_name": "민준", "last_name": "김"},
+              {**TARO, "id": "P6", "first_name": "שרה", "last_name": "כהן"},
+              {**TARO, "id": "P7", "first_name": "محمد", "last_name": "حداد"},
+              {**TARO, "id": "P8", "first_name": "Ankh 𓋹", "last_name": "Scribe"}]  # fmt: skip
     with shop.open_store() as store, store.begin() as conn:
-        insert_customer(conn, parse_customer_fields(TARO), dt.date(2023, 5, 1), WRITTEN_AT)
-    result = print_window(shop, tmp_path / "cards.pdf")
+        for fields in others:
+            row = insert_customer(conn, parse_customer_fields(fields), dt.date(2023, 5, 1), WRITTEN_AT)
+            event = ContactEvent(fields["id"], dt.datetime(2026, 11, 10, 10), "purchase", "Winter tires", "import")
+            add_event(conn, row, event, WRITTEN_AT)
+    pdf = tmp_path / "cards.pdf"
+    result = print_window(shop, pdf)
     assert result.exit_code == 0, result.output
-    assert result.stderr.startswith("Held P4 ")
-    assert ": the font cannot print " in result.stderr
-    assert "太郎 山田's card (P4); it would come out as boxes" in result.stderr
-    assert "3 cards to mail" in result.stdout
-    rows = {r["customer_id"]: r["state"] for r in json.loads(run(shop, "outbox", "--json").stdout)}
-    assert rows["P4"] == "held"
+    assert result.stderr == (
+        "Held P8 Birthday: the font cannot print 𓋹 in Ankh 𓋹 Scribe's card (P8); it would come out as boxes\n"
+    )
+    assert "7 cards to mail" in result.stdout
+    fonts: set[str] = set()
+
+    def visit(text: str, cm: object, tm: object, font: dict[str, object] | None, size: float) -> None:
+        if text.strip() and font is not None:
+            fonts.add(str(font.get("/BaseFont", "")).split("+")[-1])
+
+    text = ""
+    for page in pypdf.PdfReader(pdf).pages:
+        text += page.extract_text(visitor_text=visit, orientations=(0, 180))
+    assert "\x00" not in text
+    assert {"DejaVuSans", "DejaVuSans-Bold", "DroidSansFallback", "NanumGothic"} <= fonts
+    assert "太郎" in text and "민준" in text
 
 
 @pytest.mark.parametrize(

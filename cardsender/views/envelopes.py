@@ -172,9 +172,8 @@ def write_envelopes(pieces: Sequence[MailPiece], return_address: MailPiece, path
     zone_top = zone.y + zone.height
     corner = _Box(RETURN_MARGIN, zone_top, 0.4 * page[0] - RETURN_MARGIN, page[1] - RETURN_MARGIN - zone_top)
     sender = _fit(return_address, corner, RETURN_SIZE, RETURN_MIN, BOLD, "the return address", centred=False)
-    blocks = [
-        _fit(piece, zone, ADDRESS_SIZE, ADDRESS_MIN, FONT, f"the address on a {envelope} envelope") for piece in pieces
-    ]
+    where = f"the address on the {envelope} envelope"
+    blocks = [_fit(piece, zone, ADDRESS_SIZE, ADDRESS_MIN, FONT, where) for piece in pieces]
     canvas = _canvas(path, page, f"Envelopes ({envelope}): {len(pieces)}")
     for block in blocks:
         _draw(canvas, sender)
@@ -195,7 +194,7 @@ def write_labels(pieces: Sequence[MailPiece], path: Path, sheet: str, start_at: 
     for index, piece in enumerate(pieces, start=start_at - 1):
         x, y = layout.label_origin(index)
         box = _Box(x + LABEL_PADDING, y + LABEL_PADDING, inner_width, inner_height)
-        blocks.append(_fit(piece, box, LABEL_SIZE, LABEL_MIN, BOLD, f"the address on a {sheet} label"))
+        blocks.append(_fit(piece, box, LABEL_SIZE, LABEL_MIN, BOLD, f"the address on the {sheet} label"))
     canvas = _canvas(path, layout.page, f"Labels ({sheet}): {len(pieces)}")
     for index, block in enumerate(blocks, start=start_at - 1):
         if index > start_at - 1 and index % layout.per_sheet == 0:

@@ -11,7 +11,7 @@
 - ``postcard``: 4 x 6 in, the front, then the address side with the message on the left
   and the address in the zone the postal service reads, the barcode strip kept clear.
 
-Text is data: escaped before it reaches Paragraph markup.  Text too long for its panel
+Text is data: it is drawn as plain strings, never parsed as markup.  Text too long for its panel
 shrinks step by step down to a minimum size, and is then refused naming the customer:
 never cut off, never shrunk into illegibility.
 """
@@ -20,20 +20,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4, landscape, letter
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import inch
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, Frame, Paragraph, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph
 
 from cardsender.errors import InputError
-from cardsender.fonts import register_fonts
+from cardsender.fonts import font_runs, paragraph_markup, register_fonts
 from cardsender.render import RenderedCard
 
 FONT, BOLD = register_fonts()
@@ -42,12 +43,8 @@ FRONT = ParagraphStyle("front", fontName=BOLD, fontSize=20, leading=25, alignmen
 INSIDE = ParagraphStyle("inside", fontName=FONT, fontSize=11, leading=15, spaceAfter=8)
 ADDRESS = ParagraphStyle("address", fontName=FONT, fontSize=10, leading=13)
 SMALL = ParagraphStyle("small", fontName=FONT, fontSize=8, leading=10, alignment=TA_CENTER, textColor=colors.grey)
-CELL = ParagraphStyle("cell", fontName=FONT, fontSize=8, leading=10)
-HEAD = ParagraphStyle("head", parent=CELL, fontName=BOLD)
-TITLE = ParagraphStyle("title", fontName=BOLD, fontSize=16, leading=20, spaceAfter=6)
-GUIDE_ROWS_PER_PAGE = 14
 # The smallest sizes text may shrink to before a card is refused.
-MIN_SIZE = {"front": 12.0, "inside": 8.0, "address": 8.0}
+MIN_SIZE = {"front": 12.0, "inside": 8.0, "address": 8.0, "back": 6.0}
 FORMATS = ("quarter-letter", "quarter-a4", "half-duplex", "postcard")
 # Postcard (REFERENCE.md): the address zone at the lower right, the bottom 5/8 in for the barcode.
 POSTCARD = (6 * inch, 4 * inch)
@@ -72,27 +69,71 @@ class PrintedCard:
     address: tuple[str, ...] = ()
 
 
-def missing_glyphs(text: str) -> list[str]:
-    """Return the characters of a text that the embedded font cannot draw."""
-    face = pdfmetrics.getFont(FONT).face  # type: ignore[attr-defined]
-    return sorted({ch for ch in text if not ch.isspace() and ord(ch) not in face.charToGlyph})
+@cache
+def _base_coverage() -> frozenset[int]:
+    """Return the characters the base font draws (both weights of DejaVu Sans cover the same scripts)."""
+    return frozenset(pdfmetrics.getFont(FONT).face.charToGlyph)  # type: ignore[attr-defined]
 
 
-def _paragraphs(text: str, style: ParagraphStyle) -> list[Flowable]:
-    blocks = [block.strip() for block in text.split("\n\n") if block.strip()]
-    return [Paragraph(escape(block).replace("\n", "<br/>"), style) for block in blocks]
+@dataclass(frozen=True, slots=True)
+class Fitted:
+    """Text broken into lines for a panel at one size, ready to draw."""
+
+    blocks: tuple[tuple[str, ...], ...]
+    # Text beyond the base font (CJK, Hangul, Hebrew, Arabic) is drawn as Paragraphs with a font per run.
+    paragraphs: tuple[tuple[Flowable, float], ...]
+    font: str
+    size: float
+    leading: float
+    gap: float
+    centred: bool
+    colour: colors.Color
+
+    @property
+    def height(self) -> float:
+        """Return the height the text takes."""
+        if self.paragraphs:
+            return sum(height for _, height in self.paragraphs)
+        lines = sum(len(block) for block in self.blocks)
+        return lines * self.leading + self.gap * max(len(self.blocks) - 1, 0)
 
 
-def _fitted(text: str, style: ParagraphStyle, width: float, height: float, kind: str, who: str) -> list[Flowable]:
-    """Return the text as paragraphs at the largest size, down to the minimum, that fits; else refuse the card."""
+def _lines(text: str, font: str, size: float, width: float) -> list[str]:
+    """Return a line of text broken to a width (an empty line stays, as one empty line)."""
+    return simpleSplit(text, font, size, width) or [""]
+
+
+def _fitted(text: str, style: ParagraphStyle, width: float, height: float, kind: str, who: str) -> Fitted:
+    """Return the text broken into lines at the largest size, down to the minimum, that fits; else refuse the card.
+
+    Lines are drawn as plain strings (no markup), so customer text needs no escaping here.
+    """
+    paragraphs = [block.strip() for block in text.split("\n\n") if block.strip()]
+    # The fast path draws plain lines in the base font; other scripts need a font per run (cardsender.fonts).
+    runs = any(ord(ch) not in _base_coverage() for ch in text if not ch.isspace())
     size = float(style.fontSize)
     while size >= MIN_SIZE[kind]:
-        scaled = ParagraphStyle(f"{style.name}-{size}", parent=style, fontSize=size,
-                                leading=size * style.leading / style.fontSize,
-                                spaceAfter=style.spaceAfter * size / style.fontSize)  # fmt: skip
-        story = _paragraphs(text, scaled)
-        if sum(p.wrap(width, height)[1] + scaled.spaceAfter for p in story) <= height:
-            return story
+        ratio = size / style.fontSize
+        if runs:
+            scaled = ParagraphStyle(f"{style.name}-{size}", parent=style, fontSize=size, leading=style.leading * ratio,
+                                    spaceAfter=style.spaceAfter * ratio)  # fmt: skip
+            bold = style.fontName == BOLD
+            wrapped = tuple(
+                (p, p.wrap(width, height)[1] + scaled.spaceAfter)
+                for p in (Paragraph(paragraph_markup(block, bold), scaled) for block in paragraphs)
+            )
+            fitted = Fitted((), wrapped, style.fontName, size, 0, 0, False, style.textColor)
+        else:
+            blocks = tuple(
+                tuple(
+                    line for raw in block.split("\n") for line in simpleSplit(raw, style.fontName, size, width) or [""]
+                )
+                for block in paragraphs
+            )
+            fitted = Fitted(blocks, (), style.fontName, size, style.leading * ratio, style.spaceAfter * ratio,
+                            style.alignment == TA_CENTER, style.textColor)  # fmt: skip
+        if fitted.height <= height:
+            return fitted
         size -= 0.5
     raise InputError(
         f"the {kind} of {who}'s card does not fit its panel even at {MIN_SIZE[kind]:g} pt; shorten the note or "
@@ -100,9 +141,9 @@ def _fitted(text: str, style: ParagraphStyle, width: float, height: float, kind:
     )
 
 
-def _draw(canvas: Canvas, box: tuple[float, float, float, float], story: list[Flowable], *, rotated: bool = False,
+def _draw(canvas: Canvas, box: tuple[float, float, float, float], fitted: Fitted, *, rotated: bool = False,
           middle: bool = False) -> None:  # fmt: skip
-    """Draw a story inside box = (x, y, width, height), upside down when ``rotated``, centred when ``middle``."""
+    """Draw fitted text inside box = (x, y, width, height) from the top (or centred), upside down if asked."""
     x, y, width, height = box
     canvas.saveState()
     if rotated:
@@ -110,16 +151,34 @@ def _draw(canvas: Canvas, box: tuple[float, float, float, float], story: list[Fl
         canvas.rotate(180)
     else:
         canvas.translate(x, y)
-    if middle:
-        used = sum(p.wrap(width, height)[1] for p in story)
-        top = (height + used) / 2
-        for paragraph in story:
-            _, h = paragraph.wrap(width, height)
-            paragraph.drawOn(canvas, 0, top - h)
-            top -= h
-    else:
-        Frame(0, 0, width, height, 0, 0, 0, 0).addFromList(list(story), canvas)
+    top = (height + fitted.height) / 2 if middle else height
+    for paragraph, used in fitted.paragraphs:
+        paragraph.drawOn(canvas, 0, top - (used - paragraph.getSpaceAfter()))
+        top -= used
+    canvas.setFont(fitted.font, fitted.size)
+    canvas.setFillColor(fitted.colour)
+    baseline = top - fitted.size
+    for block in fitted.blocks:
+        for line in block:
+            if fitted.centred:
+                canvas.drawCentredString(width / 2, baseline, line)
+            else:
+                canvas.drawString(0, baseline, line)
+            baseline -= fitted.leading
+        baseline -= fitted.gap
     canvas.restoreState()
+
+
+def _draw_runs(canvas: Canvas, x: float, y: float, line: str, size: float, bold: bool) -> None:
+    """Draw one line from x, switching fonts per run of script (names in any script print, never as boxes)."""
+    if all(ord(ch) in _base_coverage() for ch in line if not ch.isspace()):
+        canvas.setFont(BOLD if bold else FONT, size)
+        canvas.drawString(x, y, line)
+        return
+    for font, text in font_runs(line, bold):
+        canvas.setFont(font, size)
+        canvas.drawString(x, y, text)
+        x += pdfmetrics.stringWidth(text, font, size)
 
 
 def _note_box(canvas: Canvas, box: tuple[float, float, float, float], rotated: bool) -> None:
@@ -149,7 +208,7 @@ def _quarter(canvas: Canvas, item: PrintedCard, office: str, page: tuple[float, 
     inner = _inset(0, 0, w, h)
     front = _fitted(item.card.card_front, FRONT, inner[2], inner[3], "front", item.name)
     inside = _fitted(item.card.card_inside, INSIDE, inner[2], inner[3], "inside", item.name)
-    _draw(canvas, _inset(0, 0, w, h), [Paragraph(escape(office), SMALL)], middle=True)  # back
+    _draw(canvas, _inset(0, 0, w, h), _fitted(office, SMALL, inner[2], inner[3], "back", office), middle=True)
     _draw(canvas, _inset(w, 0, w, h), front, middle=True)  # front
     _draw(canvas, _inset(w, h, w, h), inside, rotated=True)  # inside left: the greeting
     _note_box(canvas, _inset(0, h, w, h), rotated=True)  # inside right: the handwritten note
@@ -162,7 +221,7 @@ def _half_duplex(canvas: Canvas, item: PrintedCard, office: str, page: tuple[flo
     inner = _inset(0, 0, w, h)
     front = _fitted(item.card.card_front, FRONT, inner[2], inner[3], "front", item.name)
     inside = _fitted(item.card.card_inside, INSIDE, inner[2], inner[3], "inside", item.name)
-    _draw(canvas, _inset(0, 0, w, h), [Paragraph(escape(office), SMALL)], middle=True)  # outside: back
+    _draw(canvas, _inset(0, 0, w, h), _fitted(office, SMALL, inner[2], inner[3], "back", office), middle=True)
     _draw(canvas, _inset(w, 0, w, h), front, middle=True)  # outside: front
     _fold_lines(canvas, page, vertical=True, horizontal=False)
     canvas.showPage()
@@ -238,25 +297,45 @@ def check_fits(item: PrintedCard, card_format: str, paper: str) -> None:
 
 def _guide(canvas: Canvas, cards: Sequence[PrintedCard], batch: str) -> None:
     """Draw the writer's guide on Letter pages: every card in print order, with what helps write something personal."""
-    headers = ["#", "Customer", "Occasion", "Last purchase", "Notes", "Years", "Owner", "Try writing"]
-    for start in range(0, max(len(cards), 1), GUIDE_ROWS_PER_PAGE):
+    headers = ("#", "Customer", "Occasion", "Last purchase", "Notes", "Years", "Owner", "Try writing")
+    widths = [w * inch for w in (0.3, 1.3, 0.8, 1.1, 1.2, 0.6, 0.6, 1.6)]
+    size, leading, pad = 8.0, 10.0, 3.0
+    left, top, bottom = 0.5 * inch, letter[1] - 0.5 * inch, 0.5 * inch
+
+    def row_lines(cells: Sequence[str], font: str) -> list[list[str]]:
+        return [
+            simpleSplit(cell, font, size, width - 2 * pad) or [""] for cell, width in zip(cells, widths, strict=True)
+        ]
+
+    def draw_row(lines: list[list[str]], y: float, font: str) -> float:
+        canvas.setFont(font, size)
+        x = left
+        for cell, width in zip(lines, widths, strict=True):
+            for n, line in enumerate(cell):
+                _draw_runs(canvas, x + pad, y - size - n * leading, line, size, font == BOLD)
+            x += width
+        height = max(len(cell) for cell in lines) * leading + 2 * pad
+        canvas.setStrokeColor(colors.lightgrey)
+        canvas.line(left, y - height, left + sum(widths), y - height)
+        return y - height
+
+    def new_page() -> float:
         canvas.setPageSize(letter)
-        rows: list[list[Flowable]] = [[Paragraph(h, HEAD) for h in headers]]
-        for number, item in enumerate(cards[start : start + GUIDE_ROWS_PER_PAGE], start=start + 1):
-            cells = [str(number), f"{item.name} ({item.customer_id})", item.occasion, item.last_purchase,
-                     item.notes, str(item.years), item.owner, item.suggestion]  # fmt: skip
-            rows.append([Paragraph(escape(cell), CELL) for cell in cells])
-        widths = [0.3, 1.3, 0.8, 1.1, 1.2, 0.6, 0.6, 1.6]
-        table = Table(rows, colWidths=[w * inch for w in widths], repeatRows=1)
-        table.setStyle(TableStyle([
-            ("FONTNAME", (0, 0), (-1, -1), FONT),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("LINEBELOW", (0, 0), (-1, -1), 0.5, colors.lightgrey),
-        ]))  # fmt: skip
-        title = Paragraph(escape(f"Writer's guide, batch {batch}: {len(cards)} cards"), TITLE)
-        frame = Frame(0.5 * inch, 0.5 * inch, letter[0] - inch, letter[1] - inch, 0, 0, 0, 0)
-        frame.addFromList([title, table], canvas)
-        canvas.showPage()
+        canvas.setFont(BOLD, 16)
+        canvas.setFillColor(colors.black)
+        canvas.drawString(left, top - 16, f"Writer's guide, batch {batch}: {len(cards)} cards")
+        return draw_row(row_lines(headers, BOLD), top - 28, BOLD)
+
+    y = new_page()
+    for number, item in enumerate(cards, start=1):
+        cells = (str(number), f"{item.name} ({item.customer_id})", item.occasion, item.last_purchase, item.notes,
+                 str(item.years), item.owner, item.suggestion)  # fmt: skip
+        lines = row_lines(cells, FONT)
+        if y - (max(len(cell) for cell in lines) * leading + 2 * pad) < bottom:
+            canvas.showPage()
+            y = new_page()
+        y = draw_row(lines, y, FONT)
+    canvas.showPage()
 
 
 def write_batch_pdf(
