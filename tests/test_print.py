@@ -212,3 +212,27 @@ def test_text_too_long_for_its_panel_holds_the_card_naming_the_customer(shop: Wo
         "shorten the note or the template\n"
     )
     assert "2 cards to mail" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("flag", "suffix", "size"),
+    [
+        (("--envelopes",), "envelopes", (414.0, 315.0)),
+        (("--labels", "5160", "--start-at", "4"), "labels", (612.0, 792.0)),
+    ],
+)
+def test_envelopes_or_labels_come_beside_the_batch_in_the_same_order(
+    shop: Workspace, tmp_path: Path, flag: tuple[str, ...], suffix: str, size: tuple[float, float]
+) -> None:
+    """--envelopes writes one A2 envelope per card; --labels one label each from the first free one; same order."""
+    pdf = tmp_path / "cards.pdf"
+    result = print_window(shop, pdf, *flag)
+    assert result.exit_code == 0, result.output
+    extra = tmp_path / f"cards-{suffix}.pdf"
+    assert result.stdout.splitlines()[-1] == f"Wrote {extra}: the addresses in the same order; print it at actual size."
+    reader = pypdf.PdfReader(extra)
+    assert (float(reader.pages[0].mediabox.width), float(reader.pages[0].mediabox.height)) == size
+    text = " ".join(page.extract_text() for page in reader.pages)
+    names = ["Zoë Ødegård", "Łukasz Żółć", "Ольга Ковальчук"]
+    assert sorted(text.index(name) for name in names) == [text.index(name) for name in names]
+    assert len(reader.pages) == (3 if suffix == "envelopes" else 1)
