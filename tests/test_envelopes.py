@@ -301,10 +301,19 @@ def test_return_address_too_long_names_the_sender(tmp_path: Path) -> None:
         write_envelopes([ZOE], TOO_LONG, tmp_path / "envelopes.pdf", "A2")
 
 
-def test_characters_the_font_lacks_are_refused(tmp_path: Path) -> None:
-    """A name with a character DejaVu Sans cannot draw is refused instead of printed as a box."""
-    with pytest.raises(ValueError, match=r"^王小明 Wang: the address on the 5160 label holds characters .*: 小 明 王$"):
-        write_labels([MailPiece("王小明 Wang", ())], tmp_path / "labels.pdf", "5160")
+def test_characters_no_font_has_are_refused(tmp_path: Path) -> None:
+    """A name with a character none of the shipped fonts can draw is refused instead of printed as a box."""
+    with pytest.raises(ValueError, match=r"^Ankh 𓋹 Wang: the address on the 5160 label holds characters .*: 𓋹$"):
+        write_labels([MailPiece("Ankh 𓋹 Wang", ())], tmp_path / "labels.pdf", "5160")
+
+
+def test_names_in_any_script_print_on_labels(tmp_path: Path) -> None:
+    """Chinese, Korean and Arabic names print on labels in their own fonts, with no missing glyph."""
+    path = tmp_path / "labels.pdf"
+    write_labels([MailPiece("王小明", ("北京市",)), MailPiece("김민준", ()), MailPiece("محمد حداد", ())], path, "5160")
+    text = pypdf.PdfReader(path).pages[0].extract_text()
+    assert "\x00" not in text
+    assert "王小明" in text and "김민준" in text
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from reportlab.lib.units import inch, mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
-from cardsender.fonts import register_fonts
+from cardsender.fonts import font_runs, missing_glyphs, register_fonts
 
 FONT, BOLD = register_fonts()
 LEADING = 1.2  # line spacing, as a multiple of the font size
@@ -119,9 +119,9 @@ def _delivery_zone(envelope: str) -> _Box:
     return _Box(left, bottom, width - 15 * mm - left, 0.6 * height - bottom)
 
 
-def _missing_glyphs(text: str, font: str) -> list[str]:
-    face = pdfmetrics.getFont(font).face  # type: ignore[attr-defined]
-    return sorted({ch for ch in text if not ch.isspace() and ord(ch) not in face.charToGlyph})
+def _width(text: str, font: str) -> float:
+    """Return a line's width at 1 pt, each run of script in the font that draws it."""
+    return sum(pdfmetrics.stringWidth(run, name, 1.0) for name, run in font_runs(text, bold=font == BOLD))
 
 
 def _fit(
@@ -129,10 +129,10 @@ def _fit(
 ) -> _Block:
     """Fit a piece's name and non-empty lines into a box, centred or at the top; shrink down to ``smallest`` pt."""
     lines = ((piece.name, name_font), *((line, FONT) for line in piece.lines if line.strip()))
-    for text, font in lines:
-        if missing := _missing_glyphs(text, font):
-            raise ValueError(f"{piece.name}: {where} holds characters the font cannot print: {' '.join(missing)}")
-    widest = max(pdfmetrics.stringWidth(text, font, 1.0) for text, font in lines)
+    for text, _ in lines:
+        if missing := missing_glyphs(text):
+            raise ValueError(f"{piece.name}: {where} holds characters no font can print: {' '.join(missing)}")
+    widest = max(_width(text, font) for text, font in lines)
     tallest = (len(lines) - 1) * LEADING + 1.0  # the block's height at 1 pt: em boxes of the first and last lines
     fitted = min(size, box.width / widest if widest else size, box.height / tallest)
     if fitted < smallest:
@@ -145,8 +145,11 @@ def _fit(
 
 def _draw(canvas: Canvas, block: _Block) -> None:
     for number, (text, font) in enumerate(block.lines):
-        canvas.setFont(font, block.size)
-        canvas.drawString(block.x, block.first_baseline - number * LEADING * block.size, text)
+        x, y = block.x, block.first_baseline - number * LEADING * block.size
+        for name, run in font_runs(text, bold=font == BOLD):  # names print in any script, in their own font
+            canvas.setFont(name, block.size)
+            canvas.drawString(x, y, run)
+            x += pdfmetrics.stringWidth(run, name, block.size)
 
 
 def _canvas(path: Path, page: tuple[float, float], title: str) -> Canvas:
