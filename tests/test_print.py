@@ -16,6 +16,7 @@ from cardsender.fields import parse_customer_fields
 from cardsender.records import ContactEvent
 from cardsender.store.customers import add_event, insert_customer
 from tests.conftest import Workspace
+from tests.images import ink_difference
 
 WRITTEN_AT = dt.datetime(2024, 1, 5, 15, 30)
 # Birthdays on Saturday Dec 12, 2026: mailed 7 days ahead, Friday Dec 4 (REFERENCE.md, postal lead).
@@ -236,3 +237,11 @@ def test_envelopes_or_labels_come_beside_the_batch_in_the_same_order(
     names = ["Zoë Ødegård", "Łukasz Żółć", "Ольга Ковальчук"]
     assert sorted(text.index(name) for name in names) == [text.index(name) for name in names]
     assert len(reader.pages) == (3 if suffix == "envelopes" else 1)
+
+
+@pytest.mark.parametrize("card_format", ["quarter-letter", "quarter-a4", "half-duplex", "postcard"])
+def test_a_card_sheet_renders_like_its_reference(shop: Workspace, tmp_path: Path, card_format: str) -> None:
+    """The first card sheet of each format, rendered at 72 dpi, matches its reference image where either has ink."""
+    pdf = tmp_path / "cards.pdf"
+    assert print_window(shop, pdf, "--format", card_format).exit_code == 0
+    assert ink_difference(pdf, 1, f"card_{card_format}.png") < 2
