@@ -22,9 +22,10 @@ from pathlib import Path
 
 FIRST = ["Zoë", "Łukasz", "José", "Ana", "John", "Ольга", "Nguyễn", "Élodie", "Ahmed", "Mary"]
 LAST = ["Ødegård", "Żółć", "García", "Smith", "Ковальчук", "Văn An", "Tremblay", "Bello", "Walsh"]
+# Every card's words differ (a name and an order number), as real cards do: nothing can be reused across cards.
 INSIDE = (
     "Dear {name},\n\nHappy birthday! Wishing you good company, something delicious and a little time just "
-    "for you.\n\nAnd maybe a quiet moment with your Road bike, too.\n\nWarmly,\nMaria and the team"
+    "for you.\n\nAnd maybe a quiet moment with the Road bike from order {order}, too.\n\nWarmly,\nMaria and the team"
 )
 
 
@@ -37,7 +38,7 @@ def make_cards(count: int) -> list[object]:
     for n in range(count):
         name = f"{FIRST[n % len(FIRST)]} {LAST[n % len(LAST)]}"
         card = RenderedCard("birthday", "v1", "en", "Happy birthday", "", "", f"Happy birthday, {name.split()[0]}!",
-                            INSIDE.format(name=name.split()[0]))  # fmt: skip
+                            INSIDE.format(name=name.split()[0], order=1000 + n))  # fmt: skip
         cards.append(PrintedCard(n, f"C{n:05d}", name, "Birthday", card, "Road bike (March 3, 2026)", "", 3, "Ann",
                                  "Ask how the Road bike is working out.", ("1 Main St", "Springfield")))  # fmt: skip
     return cards

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from reportlab.lib import colors
@@ -103,6 +103,7 @@ def _lines(text: str, font: str, size: float, width: float) -> list[str]:
     return simpleSplit(text, font, size, width) or [""]
 
 
+@lru_cache(maxsize=512)  # the back of every card, and repeated greetings, are fitted once
 def _fitted(text: str, style: ParagraphStyle, width: float, height: float, kind: str, who: str) -> Fitted:
     """Return the text broken into lines at the largest size, down to the minimum, that fits; else refuse the card.
 
@@ -155,17 +156,20 @@ def _draw(canvas: Canvas, box: tuple[float, float, float, float], fitted: Fitted
     for paragraph, used in fitted.paragraphs:
         paragraph.drawOn(canvas, 0, top - (used - paragraph.getSpaceAfter()))
         top -= used
-    canvas.setFont(fitted.font, fitted.size)
-    canvas.setFillColor(fitted.colour)
-    baseline = top - fitted.size
-    for block in fitted.blocks:
-        for line in block:
-            if fitted.centred:
-                canvas.drawCentredString(width / 2, baseline, line)
-            else:
-                canvas.drawString(0, baseline, line)
-            baseline -= fitted.leading
-        baseline -= fitted.gap
+    if fitted.blocks:
+        # One text object for the panel: much cheaper than a drawString per line.
+        text = canvas.beginText()
+        text.setFont(fitted.font, fitted.size)
+        text.setFillColor(fitted.colour)
+        baseline = top - fitted.size
+        for block in fitted.blocks:
+            for line in block:
+                left = (width - pdfmetrics.stringWidth(line, fitted.font, fitted.size)) / 2 if fitted.centred else 0
+                text.setTextOrigin(left, baseline)
+                text.textOut(line)
+                baseline -= fitted.leading
+            baseline -= fitted.gap
+        canvas.drawText(text)
     canvas.restoreState()
 
 
@@ -308,12 +312,18 @@ def _guide(canvas: Canvas, cards: Sequence[PrintedCard], batch: str) -> None:
         ]
 
     def draw_row(lines: list[list[str]], y: float, font: str) -> float:
-        canvas.setFont(font, size)
+        text = canvas.beginText()
+        text.setFont(font, size)
         x = left
         for cell, width in zip(lines, widths, strict=True):
             for n, line in enumerate(cell):
-                _draw_runs(canvas, x + pad, y - size - n * leading, line, size, font == BOLD)
+                if all(ord(ch) in _base_coverage() for ch in line):
+                    text.setTextOrigin(x + pad, y - size - n * leading)
+                    text.textOut(line)
+                else:
+                    _draw_runs(canvas, x + pad, y - size - n * leading, line, size, font == BOLD)
             x += width
+        canvas.drawText(text)
         height = max(len(cell) for cell in lines) * leading + 2 * pad
         canvas.setStrokeColor(colors.lightgrey)
         canvas.line(left, y - height, left + sum(widths), y - height)
