@@ -176,6 +176,8 @@ class PrintConfig:
     paper: str = "letter"
     card_format: str = "quarter-letter"
     postal_lead_days: int = 7
+    # The envelope for --envelopes; empty: the one that fits the card format.
+    envelope: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -523,6 +525,7 @@ def _print(s: _Section) -> PrintConfig:
             "card_format", "quarter-letter", ("quarter-letter", "quarter-a4", "half-duplex", "postcard")
         ),
         postal_lead_days=s.integer("postal_lead_days", 7, 0, 30),
+        envelope=s.choice("envelope", "", ("", "A2", "A7", "C6", "DL", "#10")),
     )
 
 

@@ -169,7 +169,7 @@ def _addresses_beside(
     pieces = [MailPiece(item.name, item.address) for item in ready]
     try:
         if envelopes:
-            envelope = ENVELOPE_FOR.get((card_format, config.print.paper))
+            envelope = config.print.envelope or ENVELOPE_FOR.get((card_format, config.print.paper))
             if envelope is None:
                 raise InputError(f"there is no envelope for {card_format} cards; print --labels instead")
             sender = MailPiece(config.office.name, tuple(config.office.postal_address.splitlines()))

@@ -245,3 +245,12 @@ def test_a_card_sheet_renders_like_its_reference(shop: Workspace, tmp_path: Path
     pdf = tmp_path / "cards.pdf"
     assert print_window(shop, pdf, "--format", card_format).exit_code == 0
     assert ink_difference(pdf, 1, f"card_{card_format}.png") < 2
+
+
+def test_the_configured_envelope_is_used(shop: Workspace, tmp_path: Path) -> None:
+    """[print] envelope = "#10" prints #10 envelopes (9.5 x 4.125 in) instead of the card format's own."""
+    with shop.config_path.open("a", encoding="utf-8") as fh:
+        fh.write('\n[print]\nenvelope = "#10"\n')
+    assert print_window(shop, tmp_path / "cards.pdf", "--envelopes").exit_code == 0
+    page = pypdf.PdfReader(tmp_path / "cards-envelopes.pdf").pages[0]
+    assert (float(page.mediabox.width), float(page.mediabox.height)) == (684.0, 297.0)

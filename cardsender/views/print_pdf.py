@@ -237,9 +237,11 @@ def _half_duplex(canvas: Canvas, item: PrintedCard, office: str, page: tuple[flo
 
 def _postcard(canvas: Canvas, item: PrintedCard, office: str, page: tuple[float, float]) -> None:
     width, height = page
-    front_box = _inset(0, 0, width, height)
-    _draw(canvas, front_box, _fitted(item.card.card_front, FRONT, front_box[2], front_box[3], "front", item.name),
-          middle=True)  # fmt: skip
+    # The front: the front line at the top, and the framed space for the handwritten note below it.
+    x, y, inner_width, inner_height = _inset(0, 0, width, height)
+    title = (x, y + inner_height * 0.62, inner_width, inner_height * 0.38)
+    _draw(canvas, title, _fitted(item.card.card_front, FRONT, title[2], title[3], "front", item.name), middle=True)
+    _note_box(canvas, (x, y, inner_width, inner_height * 0.58), rotated=False)
     canvas.showPage()
     zone_x = width - ZONE_RIGHT - ADDRESS_ZONE[0]
     message = (0.25 * inch, BARCODE_STRIP, zone_x - 0.45 * inch, height - BARCODE_STRIP - 0.25 * inch)
