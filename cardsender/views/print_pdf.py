@@ -70,9 +70,14 @@ class PrintedCard:
 
 
 @cache
-def _base_coverage() -> frozenset[int]:
+def _base_coverage() -> frozenset[str]:
     """Return the characters the base font draws (both weights of DejaVu Sans cover the same scripts)."""
-    return frozenset(pdfmetrics.getFont(FONT).face.charToGlyph)  # type: ignore[attr-defined]
+    return frozenset(map(chr, pdfmetrics.getFont(FONT).face.charToGlyph))  # type: ignore[attr-defined]
+
+
+def _in_base_font(text: str) -> bool:
+    """Return whether the base font draws every character of a text but whitespace."""
+    return all(ch.isspace() for ch in set(text) - _base_coverage())
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +116,7 @@ def _fitted(text: str, style: ParagraphStyle, width: float, height: float, kind:
     """
     paragraphs = [block.strip() for block in text.split("\n\n") if block.strip()]
     # The fast path draws plain lines in the base font; other scripts need a font per run (cardsender.fonts).
-    runs = any(ord(ch) not in _base_coverage() for ch in text if not ch.isspace())
+    runs = not _in_base_font(text)
     size = float(style.fontSize)
     while size >= MIN_SIZE[kind]:
         ratio = size / style.fontSize
@@ -175,7 +180,7 @@ def _draw(canvas: Canvas, box: tuple[float, float, float, float], fitted: Fitted
 
 def _draw_runs(canvas: Canvas, x: float, y: float, line: str, size: float, bold: bool) -> None:
     """Draw one line from x, switching fonts per run of script (names in any script print, never as boxes)."""
-    if all(ord(ch) in _base_coverage() for ch in line if not ch.isspace()):
+    if _in_base_font(line):
         canvas.setFont(BOLD if bold else FONT, size)
         canvas.drawString(x, y, line)
         return
@@ -319,7 +324,7 @@ def _guide(canvas: Canvas, cards: Sequence[PrintedCard], batch: str) -> None:
         x = left
         for cell, width in zip(lines, widths, strict=True):
             for n, line in enumerate(cell):
-                if all(ord(ch) in _base_coverage() for ch in line):
+                if _in_base_font(line):
                     text.setTextOrigin(x + pad, y - size - n * leading)
                     text.textOut(line)
                 else:
