@@ -254,3 +254,17 @@ def test_the_configured_envelope_is_used(shop: Workspace, tmp_path: Path) -> Non
     assert print_window(shop, tmp_path / "cards.pdf", "--envelopes").exit_code == 0
     page = pypdf.PdfReader(tmp_path / "cards-envelopes.pdf").pages[0]
     assert (float(page.mediabox.width), float(page.mediabox.height)) == (684.0, 297.0)
+
+
+@pytest.mark.parametrize("width", [60.0, 150.0, 230.0])
+def test_lines_break_where_reportlab_breaks_them(width: float) -> None:
+    """The print layer's line breaking gives the same lines as reportlab's simpleSplit."""
+    from reportlab.lib.utils import simpleSplit
+
+    from cardsender.views.print_pdf import FONT, _wrap
+
+    texts = ["Happy birthday! Wishing you good company, something delicious and a little time just for you.",
+             "Zoë Ødegård and Łukasz Żółć, thank you for 12 years of rides together.", "Supercalifragilistic word",
+             "", "  spaced   out  "]  # fmt: skip
+    for text in texts:
+        assert _wrap(text, FONT, 11, width) == (simpleSplit(text, FONT, 11, width) or [""]), text

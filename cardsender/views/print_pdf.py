@@ -28,7 +28,6 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4, landscape, letter
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import inch
-from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph
@@ -103,9 +102,34 @@ class Fitted:
         return lines * self.leading + self.gap * max(len(self.blocks) - 1, 0)
 
 
-def _lines(text: str, font: str, size: float, width: float) -> list[str]:
-    """Return a line of text broken to a width (an empty line stays, as one empty line)."""
-    return simpleSplit(text, font, size, width) or [""]
+@lru_cache(maxsize=65_536)
+def _word_width(word: str, font: str) -> float:
+    """Return a word's width at 1 pt; cards repeat most of their words, so each is measured once."""
+    return float(pdfmetrics.stringWidth(word, font, 1.0))
+
+
+def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """Break a line of text into lines no wider than ``width`` at ``size`` pt, between words.
+
+    Widths add up exactly (reportlab draws TrueType text without kerning); a word wider
+    than the line stands on a line of its own, as reportlab's simpleSplit does.
+    """
+    limit = width / size
+    space = _word_width(" ", font)
+    lines: list[str] = []
+    current: list[str] = []
+    used = 0.0
+    for word in text.split():
+        measure = _word_width(word, font)
+        if current and used + space + measure > limit:
+            lines.append(" ".join(current))
+            current, used = [word], measure
+        else:
+            used += (space if current else 0.0) + measure
+            current.append(word)
+    if current or not lines:
+        lines.append(" ".join(current))
+    return lines
 
 
 @lru_cache(maxsize=512)  # the back of every card, and repeated greetings, are fitted once
@@ -131,9 +155,7 @@ def _fitted(text: str, style: ParagraphStyle, width: float, height: float, kind:
             fitted = Fitted((), wrapped, style.fontName, size, 0, 0, False, style.textColor)
         else:
             blocks = tuple(
-                tuple(
-                    line for raw in block.split("\n") for line in simpleSplit(raw, style.fontName, size, width) or [""]
-                )
+                tuple(line for raw in block.split("\n") for line in _wrap(raw, style.fontName, size, width))
                 for block in paragraphs
             )
             fitted = Fitted(blocks, (), style.fontName, size, style.leading * ratio, style.spaceAfter * ratio,
@@ -314,9 +336,7 @@ def _guide(canvas: Canvas, cards: Sequence[PrintedCard], batch: str) -> None:
     left, top, bottom = 0.5 * inch, letter[1] - 0.5 * inch, 0.5 * inch
 
     def row_lines(cells: Sequence[str], font: str) -> list[list[str]]:
-        return [
-            simpleSplit(cell, font, size, width - 2 * pad) or [""] for cell, width in zip(cells, widths, strict=True)
-        ]
+        return [_wrap(cell, font, size, width - 2 * pad) for cell, width in zip(cells, widths, strict=True)]
 
     def draw_row(lines: list[list[str]], y: float, font: str) -> float:
         text = canvas.beginText()
