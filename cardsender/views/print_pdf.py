@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4, landscape, letter
@@ -380,13 +381,20 @@ def write_batch_pdf(
     paper: str = "letter",
 ) -> None:  # fmt: skip
     """Write the guide, then every card in the order given, in one format."""
-    canvas = Canvas(str(path), pagesize=letter, invariant=1, initialFontName=FONT)  # type: ignore[arg-type]  # a font name; the stubs say float
-    canvas.setTitle(f"{office_name}: cards, batch {batch}")
-    if card_format == "half-duplex":
-        canvas.setViewerPreference("Duplex", "DuplexFlipShortEdge")
-    _guide(canvas, cards, batch)
-    size = page_size(card_format, paper)
-    for item in cards:
-        canvas.setPageSize(size)
-        LAYOUTS[card_format](canvas, item, office_name, size)
-    canvas.save()
+    # Binary (compressed) streams without the ASCII-85 layer reportlab adds by default: a third
+    # smaller and faster to write; every PDF reader of this century takes them.
+    ascii85 = rl_config.useA85
+    rl_config.useA85 = 0
+    try:
+        canvas = Canvas(str(path), pagesize=letter, invariant=1, initialFontName=FONT)  # type: ignore[arg-type]  # a font name; the stubs say float
+        canvas.setTitle(f"{office_name}: cards, batch {batch}")
+        if card_format == "half-duplex":
+            canvas.setViewerPreference("Duplex", "DuplexFlipShortEdge")
+        _guide(canvas, cards, batch)
+        size = page_size(card_format, paper)
+        for item in cards:
+            canvas.setPageSize(size)
+            LAYOUTS[card_format](canvas, item, office_name, size)
+        canvas.save()
+    finally:
+        rl_config.useA85 = ascii85
