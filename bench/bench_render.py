@@ -21,7 +21,8 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from cardsender import paths
 from cardsender.cards import card_context, sample_customers
 from cardsender.config import OfficeConfig
-from cardsender.render import CARD_OCCASIONS, CardTemplates
+from cardsender.records import CARD_OCCASIONS
+from cardsender.render import CardTemplates
 
 PARTS = ("subject.txt", "body.txt", "body.html")
 OFFICE = OfficeConfig(name="Harbour Street Bikes", sender_name="Maria Lopez", signature="Maria and the team",

@@ -20,10 +20,9 @@ from cardsender import occasions, paths
 from cardsender.config import Config, OfficeConfig
 from cardsender.customers import years_as_customer
 from cardsender.errors import InputError
-from cardsender.records import Birthday, ContactEvent, Customer
+from cardsender.records import CARD_OCCASIONS, Birthday, ContactEvent, Customer
 from cardsender.render import (
     CARD_FRONT_MAX,
-    CARD_OCCASIONS,
     CardTemplates,
     PersonalDetail,
     RenderedCard,

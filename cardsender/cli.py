@@ -10,25 +10,32 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from cardsender import __version__, agenda, cards, clock, customers, importers, outbox, printing, workspace
-from cardsender.bounces import read_bounces
-from cardsender.config import DATE_FORMATS, Config, load_config, smtp_password
-from cardsender.delivery.mail import FileTransport, SmtpTransport, Transport
+from cardsender import __version__, clock
+from cardsender.config import DATE_FORMATS, load_config
 from cardsender.errors import CardsenderError, InputError
-from cardsender.message import build_email
-from cardsender.occasions import OCCASIONS
-from cardsender.planner import Touch
-from cardsender.records import EVENT_KINDS, Customer
-from cardsender.render import CARD_OCCASIONS
-from cardsender.service import SendCycle, worker_name
-from cardsender.store import Store
-from cardsender.store.outbox import OutboxRow
+from cardsender.lazy import LazyModule
+from cardsender.records import CARD_OCCASIONS, EVENT_KINDS, RESOLUTIONS
 from cardsender.table import format_table
 from cardsender.views.labels import occasion_label
+
+if TYPE_CHECKING:
+    from cardsender import agenda, cards, customers, importers, outbox, printing, workspace
+    from cardsender.config import Config
+    from cardsender.delivery.mail import Transport
+    from cardsender.planner import Touch
+    from cardsender.records import Customer
+    from cardsender.store import Store
+    from cardsender.store.outbox import OutboxRow
+else:
+    # The library loads on first use, so that 'cardsender --help' starts at once.
+    agenda, cards, customers, importers, outbox, printing, workspace = (
+        LazyModule(f"cardsender.{name}")
+        for name in ("agenda", "cards", "customers", "importers", "outbox", "printing", "workspace")
+    )
 
 
 class AppContext:
@@ -92,6 +99,8 @@ def main() -> None:
 
 def _store(app: AppContext) -> Store:
     """Open the configured database; use it in a ``with`` block so it is closed."""
+    from cardsender.store import Store
+
     return Store.open(app.config.database.url)
 
 
@@ -586,7 +595,9 @@ def forecast(app: AppContext, first_text: str | None, last_text: str | None, as_
         return
     summary = result.to_json()["summary"]
     months = result.cards_per_month()
-    occasions_seen = sorted({name for counts in months.values() for name in counts}, key=lambda o: OCCASIONS.index(o))
+    from cardsender.occasions import OCCASIONS
+
+    occasions_seen = sorted({name for counts in months.values() for name in counts}, key=OCCASIONS.index)
     if months:
         rows = [
             (month, *(str(counts.get(o, 0)) for o in occasions_seen), str(sum(counts.values())))
@@ -691,6 +702,8 @@ def preview(app: AppContext, customer_id: str, occasion: str, fmt: str, out: Pat
         else:
             if not customer.email:
                 raise InputError(f"{_who(customer)} has no email address; preview the printed card with --format pdf")
+            from cardsender.message import build_email
+
             body = build_email(card, customer, app.config.office, clock.utc_now()).as_string()
         if out is None:
             click.echo(body, nl=False)
@@ -756,6 +769,9 @@ def templates_check(ctx: click.Context) -> None:
 
 def _transport(app: AppContext) -> Transport:
     """Return the configured email transport: files in a folder, or an SMTP server."""
+    from cardsender.config import smtp_password
+    from cardsender.delivery.mail import FileTransport, SmtpTransport
+
     email = app.config.email
     if email.transport == "file":
         return FileTransport(email.outbox_dir)
@@ -776,6 +792,8 @@ def send(ctx: click.Context, on: str | None, dry_run: bool, limit: int | None) -
     office_today = clock.office_today(app.config.office.timezone)
     if not dry_run and today > office_today:
         raise InputError(f"--on {today.isoformat()} is in the future; cards go out on their day, not before")
+    from cardsender.service import SendCycle, worker_name
+
     worker = worker_name()
     with _store(app) as store:
         cycle = SendCycle(store, app.config, today=today, now=clock.utc_now,
@@ -840,7 +858,7 @@ def status(app: AppContext) -> None:
 
 @cli.command("resolve")
 @click.argument("row", type=int)
-@click.argument("action", type=click.Choice(outbox.RESOLUTIONS))
+@click.argument("action", type=click.Choice(RESOLUTIONS))
 @click.pass_obj
 def resolve(app: AppContext, row: int, action: str) -> None:
     """Settle a card whose fate is unknown: it was sent, send it again, or cancel it."""
@@ -871,6 +889,8 @@ def outbox_command(app: AppContext, states: tuple[str, ...], as_json: bool) -> N
 @click.pass_obj
 def bounces(app: AppContext, file: Path) -> None:
     """Read bounce reports exported from the office mailbox (.mbox, .eml, or a folder of .eml files)."""
+    from cardsender.bounces import read_bounces
+
     scan = read_bounces(file)
     with _store(app) as store:
         applied = outbox.apply_bounces(store, scan, clock.utc_now())

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from cardsender.bounces import BounceScan
 from cardsender.config import Config
 from cardsender.errors import InputError, NotFoundError
-from cardsender.records import ContactEvent
+from cardsender.records import RESOLUTIONS, ContactEvent
 from cardsender.store import Store
 from cardsender.store import outbox as queries
 from cardsender.store.customers import add_event
@@ -18,7 +18,6 @@ from cardsender.views.labels import occasion_label
 # What staff must look at: cards whose fate is unknown, that failed, or are held for review,
 # and pending ones that the server would not take (their last error says why).
 ATTENTION_STATES = ("unknown", "failed", "held")
-RESOLUTIONS = ("sent", "resend", "cancel")
 
 
 def list_outbox(store: Store, states: Iterable[str] | None = None) -> list[queries.OutboxRow]:

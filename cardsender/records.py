@@ -11,6 +11,10 @@ EVENT_KINDS = ("purchase", "call", "visit", "email", "meeting", "card", "note")
 TOUCH_KINDS = tuple(kind for kind in EVENT_KINDS if kind != "note")
 EVENT_SOURCES = ("import", "cli", "card")
 OPT_FLAGS = ("no_email", "no_post", "no_humor", "do_not_contact")
+# The occasions a card has wording for (a birthday sent late uses the belated one).
+CARD_OCCASIONS = ("birthday", "birthday_belated", "thanksgiving", "april_fools", "thank_you", "check_in")
+# How staff settle a card whose fate is unknown.
+RESOLUTIONS = ("sent", "resend", "cancel")
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,6 @@ from cardsender.errors import CardsenderError
 
 # The email parts and the printed card, each a file in templates/cards/<occasion>/<variant>/.
 PARTS = ("subject.txt", "body.txt", "body.html", "card.txt")
-CARD_OCCASIONS = ("birthday", "birthday_belated", "thanksgiving", "april_fools", "thank_you", "check_in")
 # Generic Christmas wording is refused wherever it appears (the product never sends Christmas cards).
 CHRISTMAS_WORDS = re.compile(r"christmas|x-?mas|merry|no[eë]l|navidad|season'?s\s+greetings", re.IGNORECASE)
 CARD_FRONT_MAX = 40

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from cardsender import paths
 from cardsender.cli import cli
 from cardsender.fields import parse_customer_fields
-from cardsender.records import Card, ContactEvent
-from cardsender.render import CARD_OCCASIONS, christmas_words
+from cardsender.records import CARD_OCCASIONS, Card, ContactEvent
+from cardsender.render import christmas_words
 from cardsender.store.customers import add_event, find_internal_id, insert_customer
 from cardsender.store.planning import add_card
 from cardsender.store.schema import outbox
