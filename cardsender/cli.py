@@ -971,3 +971,19 @@ def mark_mailed(app: AppContext, batch: str, on: str | None, spoiled: tuple[int,
                                             spoiled=spoiled)  # fmt: skip
     again = f"; {_plural(back, 'card')} back to print again" if back else ""
     click.echo(f"Batch {batch}: {_plural(mailed, 'card')} mailed{again}.")
+
+
+# The service.
+
+
+@cli.command("run")
+@click.pass_obj
+def run(app: AppContext) -> None:
+    """Run the service: send what is due now, daily at the send time, and every 15 minutes to catch up."""
+    from cardsender.daemon import run_service, setup_logging
+
+    log_file = setup_logging(app.verbose)
+    click.echo(f"Logging to {log_file}", err=True)
+    with _store(app) as store:
+        code = run_service(store, app.config, _transport(app))
+    sys.exit(code)

@@ -146,8 +146,13 @@ class SendCycle:
             ids = queries.customer_row_ids(conn, (t.customer_id for t in touches))
             report.planned = queries.record_touches(conn, touches, ids, self.config.occasions.grace_days, now)
 
-    def run(self, transport: Transport, limit: int | None = None) -> CycleReport:
-        """Plan, then send what is due over one connection, recording each result as it comes."""
+    def run(
+        self, transport: Transport, limit: int | None = None, should_stop: Callable[[], bool] = lambda: False
+    ) -> CycleReport:
+        """Plan, then send what is due over one connection, recording each result as it comes.
+
+        ``should_stop`` is asked before each card: when it says so, the cards not yet sent go back to pending.
+        """
         report = CycleReport(dry_run=False)
         self.plan(report)
         allowed = self._daily_allowance()
@@ -169,6 +174,10 @@ class SendCycle:
         pause = 60.0 / self.config.email.rate_per_minute
         try:
             for index, row in enumerate(claimed):
+                if should_stop():
+                    self._release(claimed[index:], "the service was stopping")
+                    report.stopped = "stopped by request"
+                    break
                 if index:
                     self.sleep(pause)
                 try:

@@ -103,6 +103,23 @@ def _print_batches(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE outbox ADD COLUMN batch VARCHAR(40)"))
 
 
+def _service_lease(conn: Connection) -> None:
+    """Version 6: the lease of the one service running against the database."""
+    meta = MetaData()
+    lease = Table(
+        "service_lease",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("holder", String(200), nullable=False),
+        Column("started_at", DateTime, nullable=False),
+        Column("heartbeat_at", DateTime, nullable=False),
+        Column("last_cycle_at", DateTime),
+        Column("last_cycle", Text, nullable=False, default=""),
+        Column("next_run_at", DateTime),
+    )
+    meta.create_all(conn, tables=[lease])
+
+
 # (version, name, upgrade from the previous version); version 1 is the initial schema.
 MIGRATIONS: list[Migration] = [
     (1, "initial: customers, contact events", None),
@@ -110,6 +127,7 @@ MIGRATIONS: list[Migration] = [
     (3, "card variants and personal notes", _variants_and_notes),
     (4, "delivery state of outbox rows, bouncing addresses", _delivery),
     (5, "print batches", _print_batches),
+    (6, "service lease", _service_lease),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -115,6 +115,19 @@ outbox = Table(
 )
 Index("ix_outbox_state_due", outbox.c.state, outbox.c.due_date)
 
+# The one service that may run against this database: who holds it and its heartbeat (migration 6).
+service_lease = Table(
+    "service_lease",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("heartbeat_at", DateTime, nullable=False),
+    Column("last_cycle_at", DateTime),
+    Column("last_cycle", Text, nullable=False, default=""),
+    Column("next_run_at", DateTime),
+)
+
 # A personal note for a customer's next card (of one occasion, or any); used once (migration 3).
 personal_notes = Table(
     "personal_notes",

@@ -1,0 +1,169 @@
+"""The service, run as users run it: a real subprocess, a real database, stopped with real signals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cardsender import clock
+from cardsender.cli import cli
+from cardsender.config import load_config
+from cardsender.fields import parse_customer_fields
+from cardsender.records import ContactEvent
+from cardsender.store import Store
+from cardsender.store.customers import add_event, insert_customer
+from cardsender.store.schema import service_lease
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the tests stop the service with POSIX signals")
+TZ = "America/Toronto"
+WRITTEN_AT = dt.datetime(2024, 1, 5, 15, 30)
+
+
+def write_config(folder: Path, rate_per_minute: int) -> Path:
+    """Write a config with the file transport and the given sending pace."""
+    config = folder / "cardsender.toml"
+    config.write_text(
+        f'[office]\nname = "Harbour Street Bikes"\nfrom_address = "hello@harbourbikes.example"\ntimezone = "{TZ}"\n'
+        f'country = "CA"\n\n[database]\nurl = "sqlite:///cardsender.db"\n\n'
+        f'[email]\ntransport = "file"\noutbox_dir = "outbox"\nrate_per_minute = {rate_per_minute}\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+def seed(config: Path, count: int) -> None:
+    """Store customers who bought something yesterday, so a thank-you is due today."""
+    today = clock.office_today(TZ)
+    with Store.open(load_config(config).database.url) as store, store.begin() as conn:
+        for n in range(count):
+            fields = {"id": f"S{n:02d}", "first_name": f"Sam{n}", "email": f"s{n}@example.com", "channel": "email"}
+            row = insert_customer(conn, parse_customer_fields(fields), today - dt.timedelta(days=400), WRITTEN_AT)
+            when = dt.datetime.combine(today - dt.timedelta(days=1), dt.time(11))
+            add_event(conn, row, ContactEvent(fields["id"], when, "purchase", "Road bike", "import"), WRITTEN_AT)
+
+
+def states(config: Path) -> list[str]:
+    """Return the outbox states, in row order."""
+    result = CliRunner().invoke(cli, ["--config", str(config), "outbox", "--json"])
+    return [row["state"] for row in json.loads(result.stdout)]
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """Return an office folder."""
+    path = tmp_path / "office"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def services() -> Iterator[list[subprocess.Popen[str]]]:
+    """Collect started services and make sure none outlives its test."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+
+
+def start(config: Path, started: list[subprocess.Popen[str]]) -> subprocess.Popen[str]:
+    """Start ``cardsender run`` as a subprocess."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cardsender", "--config", str(config), "run"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    started.append(process)
+    return process
+
+
+def wait_for(condition: object, seconds: float = 30) -> None:
+    """Wait until a condition holds, polling."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("the condition did not hold in time")
+
+
+def test_the_service_sends_what_is_due_at_start_and_stops_cleanly(
+    folder: Path, services: list[subprocess.Popen[str]]
+) -> None:
+    """At start-up the cycle sends today's cards; SIGTERM stops the service with status 0 and frees the lease."""
+    config = write_config(folder, rate_per_minute=10_000)
+    seed(config, 3)
+    service = start(config, services)
+    wait_for(lambda: states(config) == ["sent", "sent", "sent"])
+    service.send_signal(signal.SIGTERM)
+    _, err = service.communicate(timeout=60)
+    assert service.returncode == 0, err
+    assert "cycle for " in err and ": 3 planned, 3 sent" in err
+    assert "cardsender service stopped" in err
+    assert len(list((folder / "outbox").glob("*.eml"))) == 3
+    with Store.open(load_config(config).database.url) as store, store.begin() as conn:
+        heartbeat = conn.execute(service_lease.select()).mappings().one()["heartbeat_at"]
+    assert heartbeat.year == 2000  # released: the next service may start at once
+
+
+def test_sigterm_in_the_middle_of_a_batch_leaves_nothing_sending(
+    folder: Path, services: list[subprocess.Popen[str]]
+) -> None:
+    """Stopped halfway through, the service finishes the card in flight and puts the rest back to pending."""
+    config = write_config(folder, rate_per_minute=60)  # one card a second
+    seed(config, 6)
+    service = start(config, services)
+    wait_for(lambda: "sent" in states(config))
+    service.send_signal(signal.SIGTERM)
+    _, err = service.communicate(timeout=60)
+    assert service.returncode == 0, err
+    final = states(config)
+    assert "sending" not in final
+    assert set(final) == {"sent", "pending"}
+    assert len(list((folder / "outbox").glob("*.eml"))) == final.count("sent")
+
+
+def test_a_second_service_on_the_same_database_is_refused(folder: Path, services: list[subprocess.Popen[str]]) -> None:
+    """While one service runs, another one exits at once, naming the holder."""
+    config = write_config(folder, rate_per_minute=10_000)
+    first = start(config, services)
+    wait_for(lambda: (folder / "cardsender.db").exists() and _lease_holder(config) is not None)
+    second = start(config, services)
+    _, err = second.communicate(timeout=60)
+    assert second.returncode == 1
+    assert f"another cardsender service runs against this database: {_lease_holder(config)}" in err
+    first.send_signal(signal.SIGTERM)
+    first.communicate(timeout=60)
+    assert first.returncode == 0
+
+
+def test_a_stale_lease_is_taken_over(folder: Path, services: list[subprocess.Popen[str]]) -> None:
+    """A lease whose heartbeat stopped minutes ago (a service that was killed) does not block a new one."""
+    config = write_config(folder, rate_per_minute=10_000)
+    seed(config, 1)
+    long_ago = clock.utc_now() - dt.timedelta(minutes=10)
+    with Store.open(load_config(config).database.url) as store, store.begin() as conn:
+        conn.execute(service_lease.insert().values(id=1, holder="elsewhere:1", started_at=long_ago,
+                                                   heartbeat_at=long_ago, last_cycle=""))  # fmt: skip
+    service = start(config, services)
+    wait_for(lambda: states(config) == ["sent"])
+    assert _lease_holder(config) != "elsewhere:1"
+    service.send_signal(signal.SIGTERM)
+    service.communicate(timeout=60)
+    assert service.returncode == 0
+
+
+def _lease_holder(config: Path) -> str | None:
+    """Return who holds the service lease, if anyone ever did."""
+    with Store.open(load_config(config).database.url) as store, store.begin() as conn:
+        row = conn.execute(service_lease.select()).mappings().first()
+    return None if row is None else str(row["holder"])
