@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from cardsender.planner import Touch
     from cardsender.records import Customer
     from cardsender.store import Store
+    from cardsender.store.lease import Lease
     from cardsender.store.outbox import OutboxRow
 else:
     # The library loads on first use, so that 'cardsender --help' starts at once.
@@ -830,14 +831,33 @@ def _outbox_rows(rows: list[OutboxRow]) -> str:
     return format_table(lines, ("Row", "State", "Customer", "Occasion", "Channel", "For", "Tries", "Why"))
 
 
+def _service_line(lease: Lease | None, now: dt.datetime) -> str:
+    """Describe the service: running or not, its heartbeat, last cycle and next run (times in UTC)."""
+    from cardsender.daemon import STALE_AFTER
+
+    if lease is None:
+        return "Service: never started ('cardsender run' starts it)."
+    age = int((now - lease.heartbeat_at).total_seconds())
+    alive = age < STALE_AFTER.total_seconds()
+    state = f"running as {lease.holder}, heartbeat {age} s ago" if alive else "not running"
+    last = f"; last cycle {lease.last_cycle_at:%Y-%m-%d %H:%M} UTC: {lease.last_cycle}" if lease.last_cycle_at else ""
+    following = f"; next daily run {lease.next_run_at:%Y-%m-%d %H:%M} UTC" if alive and lease.next_run_at else ""
+    return f"Service: {state}{last}{following}."
+
+
 @cli.command("status")
 @click.pass_obj
 def status(app: AppContext) -> None:
-    """List the cards that need someone: unknown, failed, held for review, or stuck pending."""
+    """Show the service, the outbox, and the cards that need someone: unknown, failed, held, or stuck."""
     with _store(app) as store:
         rows = outbox.needs_attention(store)
         late = outbox.late_check_ins(store, app.config, _today(app), clock.utc_now())
         unposted = outbox.unposted_batches(store)
+        lease = outbox.service_lease(store)
+        counts = outbox.state_counts(store)
+    click.echo(_service_line(lease, clock.utc_now()))
+    if counts:
+        click.echo("Outbox: " + ", ".join(f"{count} {state}" for state, count in counts.items()) + ".")
     if rows:
         click.echo(_outbox_rows(rows))
     for batch, count in unposted:

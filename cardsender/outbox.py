@@ -11,8 +11,10 @@ from cardsender.config import Config
 from cardsender.errors import InputError, NotFoundError
 from cardsender.records import RESOLUTIONS, ContactEvent
 from cardsender.store import Store
+from cardsender.store import lease as leases
 from cardsender.store import outbox as queries
 from cardsender.store.customers import add_event
+from cardsender.store.lease import Lease
 from cardsender.views.labels import occasion_label
 
 # What staff must look at: cards whose fate is unknown, that failed, or are held for review,
@@ -113,3 +115,15 @@ def unposted_batches(store: Store) -> list[tuple[str, int]]:
     """Return the print batches with cards printed but not yet marked mailed."""
     with store.begin() as conn:
         return queries.printed_batches(conn)
+
+
+def state_counts(store: Store) -> dict[str, int]:
+    """Return how many outbox cards are in each state."""
+    with store.begin() as conn:
+        return queries.count_by_state(conn)
+
+
+def service_lease(store: Store) -> Lease | None:
+    """Return the service's lease: who runs it, its heartbeat, last cycle and next run."""
+    with store.begin() as conn:
+        return leases.read(conn)

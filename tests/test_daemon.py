@@ -104,6 +104,9 @@ def test_the_service_sends_what_is_due_at_start_and_stops_cleanly(
     seed(config, 3)
     service = start(config, services)
     wait_for(lambda: states(config) == ["sent", "sent", "sent"])
+    running = CliRunner().invoke(cli, ["--config", str(config), "status"]).stdout.splitlines()
+    assert running[0].startswith(f"Service: running as {_lease_holder(config)}, heartbeat ")
+    assert running[1] == "Outbox: 3 sent."
     service.send_signal(signal.SIGTERM)
     _, err = service.communicate(timeout=60)
     assert service.returncode == 0, err
@@ -113,6 +116,9 @@ def test_the_service_sends_what_is_due_at_start_and_stops_cleanly(
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
         heartbeat = conn.execute(service_lease.select()).mappings().one()["heartbeat_at"]
     assert heartbeat.year == 2000  # released: the next service may start at once
+    stopped = CliRunner().invoke(cli, ["--config", str(config), "status"]).stdout.splitlines()[0]
+    assert stopped.startswith("Service: not running; last cycle ")
+    assert ": 3 planned, 3 sent" in stopped
 
 
 def test_sigterm_in_the_middle_of_a_batch_leaves_nothing_sending(

@@ -320,3 +320,9 @@ def printed_batches(conn: Connection) -> list[tuple[str, int]]:
         .order_by(outbox.c.batch)
     )
     return [(str(batch), int(count)) for batch, count in conn.execute(query)]
+
+
+def count_by_state(conn: Connection) -> dict[str, int]:
+    """Return how many rows are in each state."""
+    query = select(outbox.c.state, func.count()).group_by(outbox.c.state).order_by(outbox.c.state)
+    return {str(state): int(count) for state, count in conn.execute(query)}
