@@ -1007,3 +1007,27 @@ def run(app: AppContext) -> None:
     with _store(app) as store:
         code = run_service(store, app.config, _transport(app))
     sys.exit(code)
+
+
+@cli.command("approve")
+@click.argument("rows", type=int, nargs=-1, metavar="[ROW...]")
+@click.option("--all", "approve_all", is_flag=True, help="Approve every card waiting, due by --on (default today).")
+@on_option
+@click.pass_obj
+def approve(app: AppContext, rows: tuple[int, ...], approve_all: bool, on: str | None) -> None:
+    """Let cards held for approval go out with the next cycle."""
+    if bool(rows) == approve_all:
+        raise InputError("name the rows to approve, or give --all; see 'cardsender status' for the cards waiting")
+    with _store(app) as store:
+        count = outbox.approve(store, rows or None, due_by=_today(app, on), now=clock.utc_now())
+    click.echo(f"Approved {_plural(count, 'card')}; the next cycle sends them.")
+
+
+@cli.command("skip")
+@click.argument("row", type=int)
+@click.pass_obj
+def skip(app: AppContext, row: int) -> None:
+    """Cancel a card waiting to go out, so it never does."""
+    with _store(app) as store:
+        done = outbox.skip(store, row, now=clock.utc_now())
+    click.echo(f"Row {done.row} ({done.customer_id}, {occasion_label(done.occasion)}) is cancelled.")

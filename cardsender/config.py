@@ -167,6 +167,8 @@ class EmailConfig:
     ca_file: Path | None = None
     rate_per_minute: int = 30
     rate_per_day: int = 500
+    # Planned email cards wait, held, until staff approve them.
+    require_approval: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -515,6 +517,7 @@ def _email(s: _Section, base: Path | None) -> EmailConfig:
         ca_file=ca_path,
         rate_per_minute=s.integer("rate_per_minute", 30, 1, 10_000),
         rate_per_day=s.integer("rate_per_day", 500, 1, 1_000_000),
+        require_approval=s.flag("require_approval", False),
     )
 
 

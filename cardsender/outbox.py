@@ -127,3 +127,24 @@ def service_lease(store: Store) -> Lease | None:
     """Return the service's lease: who runs it, its heartbeat, last cycle and next run."""
     with store.begin() as conn:
         return leases.read(conn)
+
+
+def approve(store: Store, rows: Iterable[int] | None, *, due_by: dt.date, now: dt.datetime) -> int:
+    """Approve cards held for approval: the given rows, or (None) every one due by a day."""
+    with store.begin() as conn:
+        if rows is not None:
+            for row_id in rows:
+                found = queries.get_row(conn, row_id)
+                if found is None or found.state != "held" or found.last_error != queries.AWAITING_APPROVAL:
+                    raise InputError(f"row {row_id} is not a card waiting for approval; see 'cardsender status'")
+        return queries.approve(conn, rows, due_by, now)
+
+
+def skip(store: Store, row_id: int, *, now: dt.datetime) -> queries.OutboxRow:
+    """Cancel a card waiting in the outbox (pending or held) so it never goes out."""
+    with store.begin() as conn:
+        if not queries.set_state(conn, row_id, ("pending", "held"), now, state="cancelled", reason="skipped by staff"):
+            raise InputError(f"row {row_id} is not a card waiting to go out; see 'cardsender outbox'")
+        row = queries.get_row(conn, row_id)
+    assert row is not None
+    return row

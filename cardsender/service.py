@@ -144,7 +144,9 @@ class SendCycle:
             report.recovered = queries.recover_abandoned(conn, now, gone)
             report.expired = queries.expire_overdue(conn, self.today, now)
             ids = queries.customer_row_ids(conn, (t.customer_id for t in touches))
-            report.planned = queries.record_touches(conn, touches, ids, self.config.occasions.grace_days, now)
+            report.planned = queries.record_touches(
+                conn, touches, ids, self.config.occasions.grace_days, now, hold=self.config.email.require_approval
+            )
 
     def run(
         self, transport: Transport, limit: int | None = None, should_stop: Callable[[], bool] = lambda: False

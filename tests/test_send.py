@@ -422,3 +422,26 @@ def test_status_warns_when_the_daily_limit_would_make_check_ins_late(
         "Warning: at 1 email a day, 1 check-in would go out after the customer's day 70; raise [email] "
         "rate_per_day, or call them.\n"
     )
+
+
+def test_with_approval_required_cards_wait_until_approved_or_skipped(
+    smtp_server: SmtpServerFactory, folder: Path
+) -> None:
+    """require_approval holds planned cards; approve sends the chosen one with the next run, skip cancels."""
+    server = smtp_server()
+    config = write_config(folder, server)
+    with config.open("a", encoding="utf-8") as fh:
+        fh.write("require_approval = true\n")
+    seed(config, ANA, TARO)
+    first = run(config, "send", "--no-dry-run")
+    assert first.stdout.splitlines()[-1].startswith("Sent 0 cards")
+    waiting = {r["customer_id"]: r for r in rows(config)}
+    assert [(r["state"], r["last_error"]) for r in waiting.values()] == [("held", "waiting for approval")] * 2
+    assert "waiting for approval" in run(config, "status").stdout
+    assert run(config, "approve").output.startswith("Error: name the rows to approve, or give --all")
+    approved = run(config, "approve", str(waiting["C1"]["row"]))
+    assert approved.stdout == "Approved 1 card; the next cycle sends them.\n"
+    assert run(config, "skip", str(waiting["C2"]["row"])).stdout.endswith("is cancelled.\n")
+    assert run(config, "send", "--no-dry-run").stdout.splitlines()[-1].startswith("Sent 1 card")
+    assert [m.rcpt_tos for m in server.messages] == [["ana@example.com"]]
+    assert {r["customer_id"]: r["state"] for r in rows(config)} == {"C1": "sent", "C2": "cancelled"}

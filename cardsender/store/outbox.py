@@ -88,10 +88,14 @@ def _rows(conn: Connection, *where: Any) -> list[OutboxRow]:
     return [OutboxRow(**dict(zip(_FIELDS, row, strict=True))) for row in ordered]
 
 
+AWAITING_APPROVAL = "waiting for approval"
+
+
 def record_touches(
-    conn: Connection, touches: Iterable[Touch], row_ids: dict[str, int], grace_days: int, now: dt.datetime
-) -> int:
-    """Insert planned touches as pending rows, keeping any row already there under the key; return how many."""
+    conn: Connection, touches: Iterable[Touch], row_ids: dict[str, int], grace_days: int, now: dt.datetime,
+    hold: bool = False,
+) -> int:  # fmt: skip
+    """Insert planned touches as pending rows (held for approval with ``hold``), keeping any row under the key."""
     added = 0
     for touch in touches:
         # A check-in never expires: it stays pending until it is sent or cancelled.
@@ -103,10 +107,10 @@ def record_touches(
             channel=touch.channel,
             due_date=touch.due_date,
             expires_on=expires,
-            state="pending",
+            state="held" if hold else "pending",
             reason=touch.reason,
             attempts=0,
-            last_error="",
+            last_error=AWAITING_APPROVAL if hold else "",
             server_reply="",
             created_at=now,
             updated_at=now,
@@ -326,3 +330,11 @@ def count_by_state(conn: Connection) -> dict[str, int]:
     """Return how many rows are in each state."""
     query = select(outbox.c.state, func.count()).group_by(outbox.c.state).order_by(outbox.c.state)
     return {str(state): int(count) for state, count in conn.execute(query)}
+
+
+def approve(conn: Connection, rows: Iterable[int] | None, due_by: dt.date, now: dt.datetime) -> int:
+    """Release cards held for approval (the given rows, or all due by a day) to go out; return how many."""
+    held = (outbox.c.state == "held") & (outbox.c.last_error == AWAITING_APPROVAL)
+    chosen = outbox.c.id.in_(list(rows)) if rows is not None else outbox.c.due_date <= due_by
+    stmt = outbox.update().where(held, chosen).values(state="pending", last_error="approved", updated_at=now)
+    return int(conn.execute(stmt).rowcount)
