@@ -1031,3 +1031,15 @@ def skip(app: AppContext, row: int) -> None:
     with _store(app) as store:
         done = outbox.skip(store, row, now=clock.utc_now())
     click.echo(f"Row {done.row} ({done.customer_id}, {occasion_label(done.occasion)}) is cancelled.")
+
+
+@cli.command("digest")
+@on_option
+@click.pass_obj
+def digest_command(app: AppContext, on: str | None) -> None:
+    """Show the morning digest the service sends the office once a day."""
+    from cardsender import digest
+
+    with _store(app) as store:
+        written = digest.compose(store, app.config, _today(app, on))
+    click.echo(f"Subject: {written.subject}\n\n{written.text}", nl=False)

@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from cardsender import clock, paths
+from cardsender import clock, digest, paths
 from cardsender.config import Config
 from cardsender.delivery.mail import Transport
 from cardsender.errors import CardsenderError
@@ -101,8 +101,32 @@ class Service:
             log.exception(summary)
         finally:
             self.lock.release()
+        summary += self.digest_if_due()
         with self.store.begin() as conn:
             leases.record_cycle(conn, self.holder, clock.utc_now(), summary)
+
+    def digest_if_due(self) -> str:
+        """Send the morning digest once the send time has passed today, once a day; say so for the log."""
+        now = clock.office_now(self.config.office.timezone)
+        today = now.date()
+        if now.time() < self.config.office.send_time or digest.already_sent(self.store, today):
+            return ""
+        try:
+            written = digest.compose(self.store, self.config, today)
+            self.transport.open()
+            try:
+                outcome = self.transport.send(digest.message_of(written, self.config, clock.utc_now()))
+            finally:
+                self.transport.close()
+        except Exception as exc:  # the digest is tried again on the next tick
+            log.exception("digest failed: %s", exc)
+            return f"; digest failed: {exc}"
+        if outcome.state != "sent":
+            log.warning("digest not sent: %s", outcome.reply)
+            return f"; digest not sent: {outcome.reply}"
+        digest.record(self.store, written, clock.utc_now())
+        log.info("digest sent: %s", written.subject)
+        return "; digest sent"
 
     def beat(self, next_run: dt.datetime | None) -> None:
         """Renew the lease; stop if another service took it over."""

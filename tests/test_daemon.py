@@ -29,11 +29,11 @@ WRITTEN_AT = dt.datetime(2024, 1, 5, 15, 30)
 
 
 def write_config(folder: Path, rate_per_minute: int) -> Path:
-    """Write a config with the file transport and the given sending pace."""
+    """Write a config with the file transport and the given sending pace; the digest is due from midnight."""
     config = folder / "cardsender.toml"
     config.write_text(
         f'[office]\nname = "Harbour Street Bikes"\nfrom_address = "hello@harbourbikes.example"\ntimezone = "{TZ}"\n'
-        f'country = "CA"\n\n[database]\nurl = "sqlite:///cardsender.db"\n\n'
+        f'country = "CA"\nsend_time = "00:00"\n\n[database]\nurl = "sqlite:///cardsender.db"\n\n'
         f'[email]\ntransport = "file"\noutbox_dir = "outbox"\nrate_per_minute = {rate_per_minute}\n',
         encoding="utf-8",
     )
@@ -49,6 +49,16 @@ def seed(config: Path, count: int) -> None:
             row = insert_customer(conn, parse_customer_fields(fields), today - dt.timedelta(days=400), WRITTEN_AT)
             when = dt.datetime.combine(today - dt.timedelta(days=1), dt.time(11))
             add_event(conn, row, ContactEvent(fields["id"], when, "purchase", "Road bike", "import"), WRITTEN_AT)
+
+
+def cards_written(folder: Path) -> list[Path]:
+    """Return the card messages the file transport wrote (not the office's digest)."""
+    return [p for p in (folder / "outbox").glob("*.eml") if b"\nTo: hello@harbourbikes.example" not in p.read_bytes()]
+
+
+def digests_written(folder: Path) -> list[Path]:
+    """Return the digests the file transport wrote to the office."""
+    return [p for p in (folder / "outbox").glob("*.eml") if b"\nTo: hello@harbourbikes.example" in p.read_bytes()]
 
 
 def states(config: Path) -> list[str]:
@@ -112,7 +122,7 @@ def test_the_service_sends_what_is_due_at_start_and_stops_cleanly(
     assert service.returncode == 0, err
     assert "cycle for " in err and ": 3 planned, 3 sent" in err
     assert "cardsender service stopped" in err
-    assert len(list((folder / "outbox").glob("*.eml"))) == 3
+    assert len(cards_written(folder)) == 3
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
         heartbeat = conn.execute(service_lease.select()).mappings().one()["heartbeat_at"]
     assert heartbeat.year == 2000  # released: the next service may start at once
@@ -135,7 +145,7 @@ def test_sigterm_in_the_middle_of_a_batch_leaves_nothing_sending(
     final = states(config)
     assert "sending" not in final
     assert set(final) == {"sent", "pending"}
-    assert len(list((folder / "outbox").glob("*.eml"))) == final.count("sent")
+    assert len(cards_written(folder)) == final.count("sent")
 
 
 def test_a_second_service_on_the_same_database_is_refused(folder: Path, services: list[subprocess.Popen[str]]) -> None:
@@ -173,3 +183,20 @@ def _lease_holder(config: Path) -> str | None:
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
         row = conn.execute(service_lease.select()).mappings().first()
     return None if row is None else str(row["holder"])
+
+
+def test_one_digest_a_day_goes_to_the_office(folder: Path, services: list[subprocess.Popen[str]]) -> None:
+    """After the send time the cycle sends the office one digest; a restart the same day sends no second one."""
+    config = write_config(folder, rate_per_minute=10_000)
+    seed(config, 2)
+    for _ in range(2):
+        service = start(config, services)
+        wait_for(lambda: len(digests_written(folder)) == 1 and states(config) == ["sent", "sent"])
+        time.sleep(0.5)
+        service.send_signal(signal.SIGTERM)
+        _, err = service.communicate(timeout=60)
+        assert service.returncode == 0, err
+    (digest,) = digests_written(folder)
+    text = digest.read_text(encoding="utf-8")
+    assert "Subject: Harbour Street Bikes: " in text
+    assert "Coverage: 100% of customers heard from us in the last 70 days (2 of 2)." in text

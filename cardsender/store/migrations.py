@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from cardsender.errors import StoreError
 from cardsender.store import schema
@@ -120,6 +121,19 @@ def _service_lease(conn: Connection) -> None:
     meta.create_all(conn, tables=[lease])
 
 
+def _digests(conn: Connection) -> None:
+    """Version 7: the days a morning digest went out."""
+    meta = MetaData()
+    table = Table(
+        "digests",
+        meta,
+        Column("day", Date, primary_key=True),
+        Column("sent_at", DateTime, nullable=False),
+        Column("summary", Text, nullable=False, default=""),
+    )
+    meta.create_all(conn, tables=[table])
+
+
 # (version, name, upgrade from the previous version); version 1 is the initial schema.
 MIGRATIONS: list[Migration] = [
     (1, "initial: customers, contact events", None),
@@ -128,6 +142,7 @@ MIGRATIONS: list[Migration] = [
     (4, "delivery state of outbox rows, bouncing addresses", _delivery),
     (5, "print batches", _print_batches),
     (6, "service lease", _service_lease),
+    (7, "digests", _digests),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -152,13 +167,21 @@ def _record(conn: Connection, version: int, name: str) -> None:
 
 def migrate(engine: Engine) -> int:
     """Create or upgrade the schema; return the version reached."""
-    with engine.begin() as conn:
-        version = current_version(conn)
+    try:
+        with engine.begin() as conn:
+            version = current_version(conn)
+            if version is None:
+                schema.metadata.create_all(conn)
+                for number, name, _ in MIGRATIONS:
+                    _record(conn, number, name)
+                return LATEST
+    except (OperationalError, IntegrityError):
+        # Another process created the schema at the same moment (a service starting beside a command):
+        # that transaction rolled back; read the version it left.
+        with engine.begin() as conn:
+            version = current_version(conn)
         if version is None:
-            schema.metadata.create_all(conn)
-            for number, name, _ in MIGRATIONS:
-                _record(conn, number, name)
-            return LATEST
+            raise
     if version > LATEST:
         raise StoreError(
             f"the database is at schema version {version}, newer than this cardsender knows ({LATEST}); "

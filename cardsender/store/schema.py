@@ -128,6 +128,15 @@ service_lease = Table(
     Column("next_run_at", DateTime),
 )
 
+# The days a morning digest went out: one a day, never more (migration 7).
+digests = Table(
+    "digests",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("sent_at", DateTime, nullable=False),
+    Column("summary", Text, nullable=False, default=""),
+)
+
 # A personal note for a customer's next card (of one occasion, or any); used once (migration 3).
 personal_notes = Table(
     "personal_notes",

@@ -1,0 +1,124 @@
+"""The owner's morning digest: one message a day with everything that needs a person.
+
+Today's call list (who, why, last purchase, owner), the posted cards to print and
+mail, cards held for review or approval, unknown and failed sends, printed batches
+not yet marked mailed, the last server problem, and the coverage figure.  One digest
+a day, recorded in the database, never one email per customer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from sqlalchemy import select
+
+from cardsender import agenda
+from cardsender.config import Config
+from cardsender.store import Store
+from cardsender.store import customers as customer_queries
+from cardsender.store import lease as leases
+from cardsender.store import outbox as queries
+from cardsender.store.dialect import insert_or_ignore
+from cardsender.store.schema import contact_events, customers, digests
+from cardsender.views.labels import occasion_label
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """The digest of one day: its subject and text."""
+
+    day: dt.date
+    subject: str
+    text: str
+
+
+def _last_purchases(store: Store, ids: list[str]) -> dict[str, str]:
+    """Return each customer's last purchase, as "item (date)"."""
+    found: dict[str, str] = {}
+    with store.begin() as conn:
+        query = (
+            select(customers.c.external_id, contact_events.c.occurred_at, contact_events.c.summary)
+            .join(customers, customers.c.id == contact_events.c.customer_id)
+            .where(contact_events.c.kind == "purchase", customers.c.external_id.in_(ids))
+            .order_by(contact_events.c.occurred_at)
+        )
+        for external_id, occurred_at, summary in conn.execute(query):
+            found[str(external_id)] = f"{summary or 'a purchase'} ({occurred_at:%Y-%m-%d})"
+    return found
+
+
+def compose(store: Store, config: Config, today: dt.date) -> Digest:
+    """Write the digest for a day."""
+    calls = agenda.call_list(store, config, today)
+    report = agenda.coverage_report(store, config, today)
+    posted = [t for t in agenda.plan_touches(store, config, today) if t.channel == "post"]
+    with store.begin() as conn:
+        waiting = queries.list_rows(conn, ("held", "unknown", "failed"))
+        unposted = queries.printed_batches(conn)
+        lease = leases.read(conn)
+        names = customer_queries.display_names(
+            conn, [*(c.customer_id for c in calls), *(t.customer_id for t in posted)]
+        )
+    purchases = _last_purchases(store, [c.customer_id for c in calls])
+    kit = config.keep_in_touch
+    lines = [f"Good morning! Here is {config.office.name} on {today:%A, %B} {today.day}, {today.year}.", ""]
+    lines.append(f"Coverage: {report.coverage_percent}% of customers heard from us in the last {kit.max_gap_days} days "
+                 f"({report.touched_within_limit} of {report.contactable}).")  # fmt: skip
+    lines += ["", f"Call today ({len(calls)}):"]
+    for entry in calls:
+        why = ("card held for review" if entry.card_held else "card failed" if entry.card_failed
+               else f"{entry.days_since_contact} days since the last contact")  # fmt: skip
+        overdue = ", OVERDUE" if entry.overdue else ""
+        bought = f"; last purchase {purchases[entry.customer_id]}" if entry.customer_id in purchases else ""
+        lines.append(f"- {entry.name} ({entry.customer_id}), {entry.owner or 'no owner'}: {why}{overdue}{bought}")
+    lines += ["", f"Posted cards to print and mail today ({len(posted)}):"]
+    lines += [f"- {names.get(t.customer_id, t.customer_id)} ({t.customer_id}): {occasion_label(t.occasion)}, "
+              f"arrives {t.occasion_date.isoformat()}" for t in posted]  # fmt: skip
+    if posted:
+        lines.append("  Print them with: cardsender print")
+    for title, state in (("Held for review or approval", "held"), ("Fate unknown", "unknown"), ("Failed", "failed")):
+        rows = [r for r in waiting if r.state == state]
+        if rows:
+            lines += ["", f"{title} ({len(rows)}):"]
+            lines += [f"- row {r.row}: {r.customer_id}, {occasion_label(r.occasion)}: {r.last_error}" for r in rows]
+    if unposted:
+        lines += ["", "Printed, not yet marked mailed:"]
+        lines += [f"- batch {batch}: {count} cards (cardsender mark-mailed {batch})" for batch, count in unposted]
+    if lease is not None and "stopped:" in lease.last_cycle:
+        lines += ["", f"Server problem in the last run: {lease.last_cycle.split('stopped:', 1)[1].strip()}"]
+    subject = (
+        f"{config.office.name}: {len(calls)} to call, {len(posted)} cards to post, {report.coverage_percent}% covered"
+    )
+    return Digest(today, subject, "\n".join(lines) + "\n")
+
+
+def message_of(digest: Digest, config: Config, now: dt.datetime) -> EmailMessage:
+    """Return the digest as an email to the office."""
+    office = config.office
+    user, _, domain = office.from_address.rpartition("@")
+    to = office.reply_to or office.from_address
+    message = EmailMessage()
+    message["From"] = Address(display_name="cardsender", username=user, domain=domain)
+    message["To"] = to
+    message["Subject"] = digest.subject
+    message["Date"] = format_datetime(now.replace(tzinfo=dt.UTC))
+    message["Message-ID"] = make_msgid(domain=domain or "localhost")
+    message.set_content(digest.text, charset="utf-8")
+    return message
+
+
+def already_sent(store: Store, day: dt.date) -> bool:
+    """Return whether the digest of a day went out."""
+    with store.begin() as conn:
+        return conn.execute(select(digests.c.day).where(digests.c.day == day)).first() is not None
+
+
+def record(store: Store, digest: Digest, now: dt.datetime) -> bool:
+    """Record that a day's digest went out; return False when it already had."""
+    with store.begin() as conn:
+        stmt = insert_or_ignore(conn, digests, ("day",)).values(day=digest.day, sent_at=now, summary=digest.subject)
+        return bool(conn.execute(stmt).rowcount)
