@@ -168,8 +168,12 @@ def init(directory: Path) -> None:
 @cli.command()
 @click.argument("directory", default="cardsender-demo", type=click.Path(path_type=Path))
 def demo(directory: Path) -> None:
-    """Create a demo in a new DIRECTORY (default: cardsender-demo) with sample customers and a year of history."""
-    made = workspace.create_demo(directory, today=clock.office_today(workspace.example_timezone()), now=clock.utc_now())
+    """Make a demo in a new DIRECTORY (default: cardsender-demo): sample data, a send cycle, previews, reports."""
+    from cardsender.demo import run_demo
+
+    zone = workspace.example_timezone()
+    done = run_demo(directory, today=clock.office_today(zone), now=clock.utc_now(), office_now=clock.office_now(zone))
+    made = done.made
     for message in (*made.customers.messages(), *made.history.messages()):
         click.echo(message, err=True)
     run = f"cardsender{_config_option(made.workspace.config_path)}"
@@ -178,11 +182,18 @@ def demo(directory: Path) -> None:
         f"Imported {_plural(made.customers.added, 'sample customer')} and "
         f"{_plural(made.history.added, 'contact event')} from the past year"
     )
+    outbox_dir = made.workspace.config_path.parent / "outbox"
+    click.echo(f"Sent {_plural(done.cycle.count('sent'), 'card')} due today as email files in {outbox_dir}"
+               f" ({done.cycle.count('held')} held for review)")  # fmt: skip
+    click.echo(f"Card previews: {', '.join(str(p) for p in done.previews)}")
+    if done.batch is not None:
+        click.echo(f"This week's cards to print, with the writer's guide: {done.batch}")
+    click.echo(f"The year ahead: {done.forecast}; the owner's report: {done.report}")
     click.echo("Try:")
-    click.echo(f"  {run} plan --days 7")
+    click.echo(f"  {run} status")
     click.echo(f"  {run} calls")
-    click.echo(f"  {run} customers show C001")
-    click.echo(f"  {run} report --pdf report.pdf")
+    click.echo(f"  {run} plan --days 7")
+    click.echo(f"  {run} preview C001 birthday")
     click.echo(f"Demo ready in {directory}: {_plural(made.customers.added, 'customer')}.")
 
 

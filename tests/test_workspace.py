@@ -22,32 +22,39 @@ SAMPLE_EVENTS = 215
 
 
 def test_demo_creates_a_workspace_with_recent_sample_history(tmp_path: Path) -> None:
-    """demo writes a loadable config, imports every sample row, and the history ends yesterday."""
+    """demo imports every sample row (history ending yesterday), sends today's cards to files, and writes the rest."""
     folder = tmp_path / "demo"
     result = CliRunner().invoke(cli, ["demo", str(folder)])
     config_path = folder / "cardsender.toml"
     assert (result.exit_code, result.stderr) == (0, "")
-    assert result.stdout == (
-        f"Wrote {config_path} and the database {folder / 'cardsender.db'}\n"
-        f"Imported {SAMPLE_CUSTOMERS} sample customers and {SAMPLE_EVENTS} contact events from the past year\n"
-        "Try:\n"
-        f"  cardsender --config {config_path} plan --days 7\n"
-        f"  cardsender --config {config_path} calls\n"
-        f"  cardsender --config {config_path} customers show C001\n"
-        f"  cardsender --config {config_path} report --pdf report.pdf\n"
-        f"Demo ready in {folder}: {SAMPLE_CUSTOMERS} customers.\n"
-    )
+    lines = result.stdout.splitlines()
+    assert lines[:2] == [
+        f"Wrote {config_path} and the database {folder / 'cardsender.db'}",
+        f"Imported {SAMPLE_CUSTOMERS} sample customers and {SAMPLE_EVENTS} contact events from the past year",
+    ]
+    sent = int(lines[2].split()[1])
+    assert lines[2].startswith(f"Sent {sent} cards due today as email files in {folder / 'outbox'} (")
+    assert len(list((folder / "outbox").glob("*.eml"))) == sent > 0
+    assert lines[-1] == f"Demo ready in {folder}: {SAMPLE_CUSTOMERS} customers."
     config = load_config(config_path)
     office_today = clock.office_today(config.office.timezone)
     assert config.office.start_date == office_today
     with Store.open(config.database.url) as store, store.begin() as conn:
         customers = list(iter_customers_with_last_touch(conn))
-        events = conn.execute(select(func.count(), func.max(contact_events.c.occurred_at))).one()
+        imported = select(func.count(), func.max(contact_events.c.occurred_at)).where(
+            contact_events.c.source == "import"
+        )
+        events = conn.execute(imported).one()
     assert len(customers) == SAMPLE_CUSTOMERS
     assert events[0] == SAMPLE_EVENTS
     assert events[1].date() == office_today - dt.timedelta(days=1)
     names = sorted(path.name for path in folder.iterdir())
-    assert names == ["cardsender.db", "cardsender.toml", "customers.csv", "history.csv"]
+    assert names == ["cardsender.db", "cardsender.toml", "customers.csv", "forecast.html", "history.csv", "outbox",
+                     "previews", "print-this-week.pdf", "report.pdf"]  # fmt: skip
+    assert sorted(p.name for p in (folder / "previews").iterdir()) == [
+        "C001-birthday.html", "C003-check_in.html", "C004-birthday.pdf", "C004-birthday.png", "C012-thank_you.html",
+    ]  # fmt: skip
+    assert "Harbour Street Bikes" in (folder / "forecast.html").read_text(encoding="utf-8")
 
 
 def test_sample_customers_cover_the_hard_cases(tmp_path: Path) -> None:
