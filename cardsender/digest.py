@@ -56,6 +56,10 @@ def compose(store: Store, config: Config, today: dt.date) -> Digest:
     calls = agenda.call_list(store, config, today)
     report = agenda.coverage_report(store, config, today)
     posted = [t for t in agenda.plan_touches(store, config, today) if t.channel == "post"]
+    missed = [
+        t for t in agenda.plan_touches(store, config, today, explain=True)
+        if (t.suppressed_reason or "").startswith("missed")
+    ]  # fmt: skip
     with store.begin() as conn:
         waiting = queries.list_rows(conn, ("held", "unknown", "failed"))
         unposted = queries.printed_batches(conn)
@@ -85,6 +89,10 @@ def compose(store: Store, config: Config, today: dt.date) -> Digest:
         if rows:
             lines += ["", f"{title} ({len(rows)}):"]
             lines += [f"- row {r.row}: {r.customer_id}, {occasion_label(r.occasion)}: {r.last_error}" for r in rows]
+    if missed:
+        lines += ["", f"Missed, past their grace days ({len(missed)}):"]
+        lines += [f"- {t.customer_id}: {occasion_label(t.occasion)} of {t.occasion_date.isoformat()} by {t.channel}"
+                  for t in missed]  # fmt: skip
     if unposted:
         lines += ["", "Printed, not yet marked mailed:"]
         lines += [f"- batch {batch}: {count} cards (cardsender mark-mailed {batch})" for batch, count in unposted]

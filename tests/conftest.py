@@ -48,6 +48,7 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
     """Keep every test away from the developer's own config, data and log folders."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.delenv("CARDSENDER_CONFIG", raising=False)
+    monkeypatch.delenv("CARDSENDER_TEST_NOW", raising=False)
     monkeypatch.setenv("HOME", str(home))
     for variable, folder in (
         ("XDG_CONFIG_HOME", ".config"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -200,3 +201,48 @@ def test_one_digest_a_day_goes_to_the_office(folder: Path, services: list[subpro
     text = digest.read_text(encoding="utf-8")
     assert "Subject: Harbour Street Bikes: " in text
     assert "Coverage: 100% of customers heard from us in the last 70 days (2 of 2)." in text
+
+
+def test_after_a_downtime_each_missed_card_goes_once_and_the_rest_are_reported(
+    folder: Path, services: list[subprocess.Popen[str]]
+) -> None:
+    """Off from Monday to Saturday: a birthday within grace goes once, belated; one past grace is reported missed.
+
+    The Sunday after, the day the clocks change in Toronto, a Sunday birthday goes out on the day.
+    """
+    config = write_config(folder, rate_per_minute=10_000)
+    with Store.open(load_config(config).database.url) as store, store.begin() as conn:
+        for cid, name, birthday in (("A1", "Ana", "--03-05"), ("B1", "Bob", "--03-03"), ("C1", "Cara", "--03-08")):
+            fields = {"id": cid, "first_name": name, "email": f"{name.lower()}@example.com", "birthday": birthday}
+            row = insert_customer(conn, parse_customer_fields(fields), dt.date(2025, 1, 1), WRITTEN_AT)
+            call = ContactEvent(cid, dt.datetime(2026, 2, 20, 10), "call", "Asked about spring tune-ups", "import")
+            add_event(conn, row, call, WRITTEN_AT)
+
+    def run_on(moment: str, expect: list[str]) -> str:
+        """Run the service with the clock stopped at a moment until the outbox holds the expected states."""
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cardsender", "--config", str(config), "run"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "CARDSENDER_TEST_NOW": moment},
+        )  # fmt: skip
+        services.append(process)
+        wait_for(lambda: states(config) == expect and len(digests_written(folder)) >= 1)
+        time.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        return err
+
+    run_on("2026-03-02T15:00:00+00:00", [])  # Monday 10:00 in Toronto: nothing due yet
+    run_on("2026-03-07T15:00:00+00:00", ["sent"])  # Saturday: back after five days
+    run_on("2026-03-07T16:00:00+00:00", ["sent"])  # restarted the same day: nothing twice
+    (ana,) = cards_written(folder)
+    text = ana.read_text(encoding="utf-8")
+    assert "To: Ana <ana@example.com>" in text
+    assert "Subject: Happy belated birthday, Ana!" in text or "we missed your birthday" in text  # either wording
+    saturday = [p.read_text(encoding="utf-8") for p in digests_written(folder) if "March 7, 2026" in p.read_text()]
+    assert len(saturday) == 1
+    assert "Missed, past their grace days (1):\n- B1: Birthday of 2026-03-03 by email" in saturday[0]
+    run_on("2026-03-08T15:00:00+00:00", ["sent", "sent"])  # Sunday, the day clocks change: Cara's birthday
+    to_cara = [p for p in cards_written(folder) if "To: Cara <cara@example.com>" in p.read_text(encoding="utf-8")]
+    assert len(to_cara) == 1
