@@ -23,19 +23,22 @@ from cardsender.records import ContactEvent
 from cardsender.store import Store
 from cardsender.store.customers import add_event, insert_customer
 from cardsender.store.schema import service_lease
+from tests.smtpd import SmtpServerFactory, smtp_server_fixture  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the tests stop the service with POSIX signals")
 TZ = "America/Toronto"
 WRITTEN_AT = dt.datetime(2024, 1, 5, 15, 30)
 
 
-def write_config(folder: Path, rate_per_minute: int) -> Path:
-    """Write a config with the file transport and the given sending pace; the digest is due from midnight."""
+def write_config(folder: Path, rate_per_minute: int, smtp_port: int | None = None) -> Path:
+    """Write a config with the file transport (or a local SMTP server) and a sending pace; digests from midnight."""
+    transport = (f'transport = "smtp"\nhost = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\n'
+                 if smtp_port else 'transport = "file"\noutbox_dir = "outbox"\n')  # fmt: skip
     config = folder / "cardsender.toml"
     config.write_text(
         f'[office]\nname = "Harbour Street Bikes"\nfrom_address = "hello@harbourbikes.example"\ntimezone = "{TZ}"\n'
         f'country = "CA"\nsend_time = "00:00"\n\n[database]\nurl = "sqlite:///cardsender.db"\n\n'
-        f'[email]\ntransport = "file"\noutbox_dir = "outbox"\nrate_per_minute = {rate_per_minute}\n',
+        f"[email]\n{transport}rate_per_minute = {rate_per_minute}\n",
         encoding="utf-8",
     )
     return config
@@ -108,13 +111,14 @@ def wait_for(condition: object, seconds: float = 30) -> None:
 
 
 def test_the_service_sends_what_is_due_at_start_and_stops_cleanly(
-    folder: Path, services: list[subprocess.Popen[str]]
+    folder: Path, services: list[subprocess.Popen[str]], smtp_server: SmtpServerFactory
 ) -> None:
-    """At start-up the cycle sends today's cards; SIGTERM stops the service with status 0 and frees the lease."""
-    config = write_config(folder, rate_per_minute=10_000)
+    """At start-up the cycle sends today's cards by SMTP and the digest; SIGTERM stops it with status 0."""
+    server = smtp_server()
+    config = write_config(folder, rate_per_minute=10_000, smtp_port=server.port)
     seed(config, 3)
     service = start(config, services)
-    wait_for(lambda: states(config) == ["sent", "sent", "sent"])
+    wait_for(lambda: states(config) == ["sent", "sent", "sent"] and len(server.messages) == 4)
     running = CliRunner().invoke(cli, ["--config", str(config), "status"]).stdout.splitlines()
     assert running[0].startswith(f"Service: running as {_lease_holder(config)}, heartbeat ")
     assert running[1] == "Outbox: 3 sent."
@@ -123,7 +127,9 @@ def test_the_service_sends_what_is_due_at_start_and_stops_cleanly(
     assert service.returncode == 0, err
     assert "cycle for " in err and ": 3 planned, 3 sent" in err
     assert "cardsender service stopped" in err
-    assert len(cards_written(folder)) == 3
+    received = sorted(m.rcpt_tos[0] for m in server.messages)
+    assert received == ["hello@harbourbikes.example", "s0@example.com", "s1@example.com", "s2@example.com"]
+    assert server.connections == 2  # the cards over one connection, then the digest
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
         heartbeat = conn.execute(service_lease.select()).mappings().one()["heartbeat_at"]
     assert heartbeat.year == 2000  # released: the next service may start at once
@@ -246,3 +252,26 @@ def test_after_a_downtime_each_missed_card_goes_once_and_the_rest_are_reported(
     run_on("2026-03-08T15:00:00+00:00", ["sent", "sent"])  # Sunday, the day clocks change: Cara's birthday
     to_cara = [p for p in cards_written(folder) if "To: Cara <cara@example.com>" in p.read_text(encoding="utf-8")]
     assert len(to_cara) == 1
+
+
+def test_on_the_day_the_clocks_go_back_a_card_goes_once(folder: Path, services: list[subprocess.Popen[str]]) -> None:
+    """On Sunday November 1, 2026 (Toronto's clocks go back an hour), a birthday card goes out once."""
+    config = write_config(folder, rate_per_minute=10_000)
+    with Store.open(load_config(config).database.url) as store, store.begin() as conn:
+        fields = {"id": "D1", "first_name": "Dana", "email": "dana@example.com", "birthday": "--11-01"}
+        row = insert_customer(conn, parse_customer_fields(fields), dt.date(2025, 1, 1), WRITTEN_AT)
+        add_event(conn, row, ContactEvent("D1", dt.datetime(2026, 10, 20, 10), "visit", "New tires", "import"),
+                  WRITTEN_AT)  # fmt: skip
+    for moment in ("2026-11-01T06:30:00+00:00", "2026-11-01T07:30:00+00:00"):  # 01:30 EDT, then 02:30 EST
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cardsender", "--config", str(config), "run"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "CARDSENDER_TEST_NOW": moment},
+        )  # fmt: skip
+        services.append(process)
+        wait_for(lambda: states(config) == ["sent"] and len(digests_written(folder)) == 1)
+        time.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+    assert len(cards_written(folder)) == 1
