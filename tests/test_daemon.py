@@ -90,11 +90,12 @@ def services() -> Iterator[list[subprocess.Popen[str]]]:
             process.wait(timeout=30)
 
 
-def start(config: Path, started: list[subprocess.Popen[str]]) -> subprocess.Popen[str]:
-    """Start ``cardsender run`` as a subprocess."""
+def start(config: Path, started: list[subprocess.Popen[str]], now: str | None = None) -> subprocess.Popen[str]:
+    """Start ``cardsender run`` as a subprocess, with the clock stopped at ``now`` when given."""
+    env = {**os.environ, "CARDSENDER_TEST_NOW": now} if now else None
     process = subprocess.Popen(
         [sys.executable, "-m", "cardsender", "--config", str(config), "run"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     started.append(process)
     return process
@@ -226,12 +227,7 @@ def test_after_a_downtime_each_missed_card_goes_once_and_the_rest_are_reported(
 
     def run_on(moment: str, expect: list[str]) -> str:
         """Run the service with the clock stopped at a moment until the outbox holds the expected states."""
-        process = subprocess.Popen(
-            [sys.executable, "-m", "cardsender", "--config", str(config), "run"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "CARDSENDER_TEST_NOW": moment},
-        )  # fmt: skip
-        services.append(process)
+        process = start(config, services, moment)
         wait_for(lambda: states(config) == expect and len(digests_written(folder)) >= 1)
         time.sleep(0.5)
         process.send_signal(signal.SIGTERM)
@@ -263,12 +259,7 @@ def test_on_the_day_the_clocks_go_back_a_card_goes_once(folder: Path, services: 
         add_event(conn, row, ContactEvent("D1", dt.datetime(2026, 10, 20, 10), "visit", "New tires", "import"),
                   WRITTEN_AT)  # fmt: skip
     for moment in ("2026-11-01T06:30:00+00:00", "2026-11-01T07:30:00+00:00"):  # 01:30 EDT, then 02:30 EST
-        process = subprocess.Popen(
-            [sys.executable, "-m", "cardsender", "--config", str(config), "run"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "CARDSENDER_TEST_NOW": moment},
-        )  # fmt: skip
-        services.append(process)
+        process = start(config, services, moment)
         wait_for(lambda: states(config) == ["sent"] and len(digests_written(folder)) == 1)
         time.sleep(0.5)
         process.send_signal(signal.SIGTERM)

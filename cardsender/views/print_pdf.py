@@ -170,9 +170,8 @@ def _fitted(text: str, style: ParagraphStyle, width: float, height: float, kind:
     )
 
 
-def _draw(canvas: Canvas, box: tuple[float, float, float, float], fitted: Fitted, *, rotated: bool = False,
-          middle: bool = False) -> None:  # fmt: skip
-    """Draw fitted text inside box = (x, y, width, height) from the top (or centred), upside down if asked."""
+def _enter_panel(canvas: Canvas, box: tuple[float, float, float, float], rotated: bool) -> tuple[float, float]:
+    """Save the canvas state and move the origin to a panel's corner (turned 180 degrees if asked); return its size."""
     x, y, width, height = box
     canvas.saveState()
     if rotated:
@@ -180,6 +179,13 @@ def _draw(canvas: Canvas, box: tuple[float, float, float, float], fitted: Fitted
         canvas.rotate(180)
     else:
         canvas.translate(x, y)
+    return width, height
+
+
+def _draw(canvas: Canvas, box: tuple[float, float, float, float], fitted: Fitted, *, rotated: bool = False,
+          middle: bool = False) -> None:  # fmt: skip
+    """Draw fitted text inside box = (x, y, width, height) from the top (or centred), upside down if asked."""
+    width, height = _enter_panel(canvas, box, rotated)
     top = (height + fitted.height) / 2 if middle else height
     for paragraph, used in fitted.paragraphs:
         paragraph.drawOn(canvas, 0, top - (used - paragraph.getSpaceAfter()))
@@ -215,13 +221,7 @@ def _draw_runs(canvas: Canvas, x: float, y: float, line: str, size: float, bold:
 
 def _note_box(canvas: Canvas, box: tuple[float, float, float, float], rotated: bool) -> None:
     """Draw the bounded blank area for the handwritten note and signature."""
-    x, y, width, height = box
-    canvas.saveState()
-    if rotated:
-        canvas.translate(x + width, y + height)
-        canvas.rotate(180)
-    else:
-        canvas.translate(x, y)
+    width, height = _enter_panel(canvas, box, rotated)
     canvas.setStrokeColor(colors.lightgrey)
     canvas.setDash(3, 3)
     canvas.rect(0, 0, width, height)
