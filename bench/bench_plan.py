@@ -58,8 +58,8 @@ def build_database(
         conn.executemany(
             "INSERT INTO customers (id, external_id, first_name, last_name, email, birth_year, birth_month,"
             " birth_day, country, subdivision, street, city, postal_code, channel, language, owner, no_email,"
-            " no_post, no_humor, do_not_contact, notes, added_on, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, '', ?, 'en', ?, 0, 0, ?, ?, '', '2025-01-01', ?, ?)",
+            " no_post, no_humor, do_not_contact, notes, added_on, created_at, updated_at, email_bouncing)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, '', ?, 'en', ?, 0, 0, ?, ?, '', '2025-01-01', ?, ?, 0)",
             (
                 (
                     n,
