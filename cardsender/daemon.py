@@ -99,11 +99,18 @@ class Service:
         except Exception as exc:  # the service keeps running; the next tick tries again
             summary = f"cycle failed: {exc}"
             log.exception(summary)
+        try:
+            if not self.stopping.is_set():
+                summary += self.digest_if_due()
+            with self.store.begin() as conn:
+                leases.record_cycle(conn, self.holder, clock.utc_now(), summary)
         finally:
             self.lock.release()
-        summary += self.digest_if_due()
-        with self.store.begin() as conn:
-            leases.record_cycle(conn, self.holder, clock.utc_now(), summary)
+
+    def wait_for_cycle(self) -> None:
+        """Wait until a cycle under way has finished (it stops after the card in flight)."""
+        with self.lock:
+            pass
 
     def digest_if_due(self) -> str:
         """Send the morning digest once the send time has passed today, once a day; say so for the log."""
@@ -149,12 +156,23 @@ def run_service(store: Store, config: Config, transport: Transport) -> int:
     from apscheduler.triggers.interval import IntervalTrigger
 
     service = Service(store, config, transport)
-    service.acquire()
     zone = config.office.tz
     # Defaults that lose runs (misfire grace of 1 s) are replaced (REFERENCE.md, APScheduler 3.11).
     scheduler = BlockingScheduler(
         timezone=zone, job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
     )
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        # Only flags and a wake-up here: waiting in a signal handler can deadlock the scheduler's own locks.
+        log.info("stopping on %s: finishing the card in flight", signal.Signals(signum).name)
+        service.stopping.set()
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+
+    # Handlers first: a stop asked for while the service starts is honoured, never a hard kill.
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    service.acquire()
     send_at = config.office.send_time
     scheduler.add_job(service.cycle, "date", run_date=dt.datetime.now(zone), id="start-up")
     scheduler.add_job(service.cycle, CronTrigger(hour=send_at.hour, minute=send_at.minute, timezone=zone), id="daily")
@@ -168,18 +186,12 @@ def run_service(store: Store, config: Config, transport: Transport) -> int:
             scheduler.shutdown(wait=False)
 
     scheduler.add_job(beat, IntervalTrigger(seconds=int(HEARTBEAT.total_seconds()), timezone=zone), id="heartbeat")
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("stopping on %s: finishing the card in flight", signal.Signals(signum).name)
-        service.stopping.set()
-        scheduler.shutdown(wait=True)  # waits for the running cycle, which stops after its current card
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     log.info("cardsender service started as %s; sends daily at %s %s", service.holder, send_at.strftime("%H:%M"), zone)
     try:
-        scheduler.start()
+        if not service.stopping.is_set():
+            scheduler.start()
     finally:
+        service.wait_for_cycle()  # the cycle under way stops after its current card
         service.release()
         log.info("cardsender service stopped")
     return 0

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -87,7 +88,7 @@ def services() -> Iterator[list[subprocess.Popen[str]]]:
     for process in started:
         if process.poll() is None:
             process.kill()
-            process.wait(timeout=30)
+        process.communicate(timeout=30)  # also closes the pipes
 
 
 def start(config: Path, started: list[subprocess.Popen[str]], now: str | None = None) -> subprocess.Popen[str]:
@@ -99,6 +100,11 @@ def start(config: Path, started: list[subprocess.Popen[str]], now: str | None = 
     )  # fmt: skip
     started.append(process)
     return process
+
+
+def wait_until_serving(config: Path, process: subprocess.Popen[str]) -> None:
+    """Wait until a started service holds the database's lease (its signal handlers are in place by then)."""
+    wait_for(lambda: _lease_holder(config) == f"{socket.gethostname()}:{process.pid}")
 
 
 def wait_for(condition: object, seconds: float = 30) -> None:
@@ -199,6 +205,7 @@ def test_one_digest_a_day_goes_to_the_office(folder: Path, services: list[subpro
     seed(config, 2)
     for _ in range(2):
         service = start(config, services)
+        wait_until_serving(config, service)
         wait_for(lambda: len(digests_written(folder)) == 1 and states(config) == ["sent", "sent"])
         time.sleep(0.5)
         service.send_signal(signal.SIGTERM)
@@ -228,6 +235,7 @@ def test_after_a_downtime_each_missed_card_goes_once_and_the_rest_are_reported(
     def run_on(moment: str, expect: list[str]) -> str:
         """Run the service with the clock stopped at a moment until the outbox holds the expected states."""
         process = start(config, services, moment)
+        wait_until_serving(config, process)
         wait_for(lambda: states(config) == expect and len(digests_written(folder)) >= 1)
         time.sleep(0.5)
         process.send_signal(signal.SIGTERM)
@@ -260,6 +268,7 @@ def test_on_the_day_the_clocks_go_back_a_card_goes_once(folder: Path, services: 
                   WRITTEN_AT)  # fmt: skip
     for moment in ("2026-11-01T06:30:00+00:00", "2026-11-01T07:30:00+00:00"):  # 01:30 EDT, then 02:30 EST
         process = start(config, services, moment)
+        wait_until_serving(config, process)
         wait_for(lambda: states(config) == ["sent"] and len(digests_written(folder)) == 1)
         time.sleep(0.5)
         process.send_signal(signal.SIGTERM)

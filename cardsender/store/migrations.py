@@ -9,6 +9,7 @@ changing ``schema.py`` to match; ``tests/test_store.py`` checks that both agree.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 
 from sqlalchemy import (
@@ -176,10 +177,15 @@ def migrate(engine: Engine) -> int:
                     _record(conn, number, name)
                 return LATEST
     except (OperationalError, IntegrityError):
-        # Another process created the schema at the same moment (a service starting beside a command):
-        # that transaction rolled back; read the version it left.
-        with engine.begin() as conn:
-            version = current_version(conn)
+        # Another process is creating the schema at the same moment (a service starting beside a command):
+        # this transaction rolled back; wait for the other one to finish, then read the version it left.
+        version = None
+        for _ in range(100):
+            with engine.begin() as conn:
+                version = current_version(conn)
+            if version is not None:
+                break
+            time.sleep(0.05)
         if version is None:
             raise
     if version > LATEST:
