@@ -259,6 +259,44 @@ def next_occasion_date(occasion: str, customer: Customer, on: dt.date, config: C
     return found[0]
 
 
+@dataclass(frozen=True, slots=True)
+class ComposedCard:
+    """A customer's card rendered from the store: the words, the wording chosen, and what they were made from."""
+
+    customer: Customer
+    history: tuple[ContactEvent, ...]
+    occasion: str  # the templates' occasion: a birthday sent late is birthday_belated
+    variant: str
+    note: str
+    context: CardContext
+    card: RenderedCard
+    held_because: str | None
+
+
+def compose_card(
+    store: Store, config: Config, customer_id: str, occasion: str, occasion_date: dt.date, today: dt.date,
+    channel: str, *, templates: CardTemplates | None = None, variant: str | None = None, with_note: bool = True,
+) -> ComposedCard:  # fmt: skip
+    """Render the card a customer gets for an occasion, as preview, sending and printing all make it.
+
+    The wording is the one sent least often unless ``variant`` names it (a reprint); the note
+    is the customer's next one unless ``with_note`` is False.  Raises TemplateError.
+    """
+    with store.begin() as conn:
+        customer = customer_queries.get_customer(conn, customer_id)
+        history = customer_queries.events_of(conn, customer_id)
+        note = queries.next_note(conn, customer_id, occasion) if with_note else ""
+        used = queries.variants_sent(conn, customer_id, occasion)
+    templates = templates or card_templates(config)
+    wording = template_occasion(occasion, occasion_date, today)
+    variant = variant or choose_variant(templates.variants(wording), used, customer.id)
+    language = templates.written_language(wording, variant, customer.language or config.office.language)
+    context = card_context(customer, history, occasion=wording, occasion_date=occasion_date, today=today,
+                           office=config.office, note=note, language=language)  # fmt: skip
+    card, held = render_card(templates, context, wording, variant, channel)
+    return ComposedCard(customer, tuple(history), wording, variant, note, context, card, held)
+
+
 def preview_card(
     store: Store, config: Config, customer_id: str, occasion: str, on: dt.date, channel: str | None = None
 ) -> Preview:
@@ -267,27 +305,11 @@ def preview_card(
         raise InputError(f"'{occasion}' is not an occasion; use one of: {', '.join(CARD_OCCASIONS)}")
     with store.begin() as conn:
         customer = customer_queries.get_customer(conn, customer_id)
-        history = customer_queries.events_of(conn, customer_id)
-        note = queries.next_note(conn, customer_id, occasion)
-        used = queries.variants_sent(conn, customer_id, occasion)
     occasion_date = next_occasion_date(occasion, customer, on, config)
-    templates = card_templates(config)
-    variant = choose_variant(templates.variants(occasion), used, customer.id)
-    language = templates.written_language(occasion, variant, customer.language or config.office.language)
-    context = card_context(
-        customer,
-        history,
-        occasion=occasion,
-        occasion_date=occasion_date,
-        today=on,
-        office=config.office,
-        note=note,
-        language=language,
-    )
     if channel is None:
         channel = "post" if customer.channel == "post" else "email"
-    card, held = render_card(templates, context, occasion, variant, channel)
-    return Preview(customer, occasion_date, card, held)
+    composed = compose_card(store, config, customer_id, occasion, occasion_date, on, channel)
+    return Preview(composed.customer, occasion_date, composed.card, composed.held_because)
 
 
 @dataclass(frozen=True, slots=True)

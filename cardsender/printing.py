@@ -21,10 +21,9 @@ from cardsender import agenda, cards
 from cardsender.config import Config
 from cardsender.errors import InputError, NotFoundError
 from cardsender.records import ContactEvent, Customer
-from cardsender.render import TemplateError, choose_variant
+from cardsender.render import TemplateError
 from cardsender.store import Store
 from cardsender.store import cards as card_queries
-from cardsender.store import customers as customer_queries
 from cardsender.store import outbox as queries
 from cardsender.store.customers import add_event
 from cardsender.views.labels import occasion_label
@@ -58,28 +57,17 @@ def _printed_card(
     from cardsender.fonts import missing_glyphs
     from cardsender.views.print_pdf import PrintedCard, check_fits  # reportlab loads only to print
 
-    with store.begin() as conn:
-        customer = customer_queries.get_customer(conn, row.customer_id)
-        history = customer_queries.events_of(conn, row.customer_id)
-        note = card_queries.next_note(conn, row.customer_id, row.occasion) if variant is None else ""
-        used = card_queries.variants_sent(conn, row.customer_id, row.occasion)
-    templates = cards.card_templates(config)
-    occasion = cards.template_occasion(row.occasion, row.occasion_date, today)
-    variant = variant or choose_variant(templates.variants(occasion), used, customer.id)
-    language = templates.written_language(occasion, variant, customer.language or config.office.language)
-    context = cards.card_context(
-        customer, history, occasion=occasion, occasion_date=row.occasion_date, today=today, office=config.office,
-        note=note, language=language,
-    )  # fmt: skip
-    card, generic = cards.render_card(templates, context, occasion, variant, "post")
-    if generic:
-        raise InputError(generic)
+    composed = cards.compose_card(store, config, row.customer_id, row.occasion, row.occasion_date, today, "post",
+                                  variant=variant, with_note=variant is None)  # fmt: skip
+    customer, card, context = composed.customer, composed.card, composed.context
+    if composed.held_because:
+        raise InputError(composed.held_because)
     # The guide is for staff: in the office's language, whatever the card's.
     staff = cards.card_context(
-        customer, history, occasion=occasion, occasion_date=row.occasion_date, today=today, office=config.office,
-        note=note, language=config.office.language,
+        customer, composed.history, occasion=composed.occasion, occasion_date=row.occasion_date, today=today,
+        office=config.office, note=composed.note, language=config.office.language,
     )  # fmt: skip
-    guide = templates.render_part("_guide.txt", staff.variables)
+    guide = cards.card_templates(config).render_part("_guide.txt", staff.variables)
     missing = missing_glyphs(" ".join((card.card_front, card.card_inside, customer.display_name, guide)))
     if missing:
         raise InputError(
@@ -143,8 +131,7 @@ def print_batch(
         for item in ready:
             row = by_row[item.row]
             queries.mark_printed(conn, row.row, batch, item.card.variant, now)
-            if card_queries.next_note(conn, row.customer_id, row.occasion):
-                card_queries.use_note(conn, row.customer_row, row.occasion, row.row, now)
+            card_queries.use_note(conn, row.customer_row, row.occasion, row.row, now)  # its note, if it had one
         os.replace(temporary, out)  # the files appear only with the batch recorded
         if extra is not None:
             os.replace(extra[0], extra[1])

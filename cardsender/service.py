@@ -25,10 +25,8 @@ from cardsender.config import Config
 from cardsender.delivery.mail import FileTransport, Outcome, ServerError, Transport
 from cardsender.message import build_email
 from cardsender.planner import plan_customer
-from cardsender.render import TemplateError, choose_variant
+from cardsender.render import TemplateError
 from cardsender.store import Store
-from cardsender.store import cards as card_queries
-from cardsender.store import customers as customer_queries
 from cardsender.store import outbox as queries
 from cardsender.store.planning import load_facts
 from cardsender.views.labels import occasion_label
@@ -199,11 +197,7 @@ class SendCycle:
         writer = FileTransport(folder)
         writer.open()
         for touch in touches[:limit]:
-            row = queries.OutboxRow(
-                0, 0, touch.customer_id, touch.occasion, touch.channel, touch.occasion_date, touch.due_date,
-                None, "pending", 0, "", "", None, None, touch.reason, self.now(),
-            )  # fmt: skip
-            prepared = self._prepare(row)
+            prepared = self._prepare(touch.customer_id, touch.occasion, touch.occasion_date)
             if prepared.state == "send":
                 assert prepared.message is not None
                 writer.send(prepared.message)
@@ -243,33 +237,22 @@ class SendCycle:
                 verdicts[row.row] = why[0] if why else "no longer needed: a newer contact or card came first"
         return verdicts
 
-    def _prepare(self, row: queries.OutboxRow) -> _Prepared:
+    def _prepare(self, customer_id: str, occasion: str, occasion_date: dt.date) -> _Prepared:
         """Render a card's message, or say why it is held."""
-        with self.store.begin() as conn:
-            customer = customer_queries.get_customer(conn, row.customer_id)
-            history = customer_queries.events_of(conn, row.customer_id)
-            note = card_queries.next_note(conn, row.customer_id, row.occasion)
-            used = card_queries.variants_sent(conn, row.customer_id, row.occasion)
-        occasion = cards.template_occasion(row.occasion, row.occasion_date, self.today)
         try:
-            variant = choose_variant(self.templates.variants(occasion), used, customer.id)
-            language = self.templates.written_language(
-                occasion, variant, customer.language or self.config.office.language
-            )
-            context = cards.card_context(
-                customer, history, occasion=occasion, occasion_date=row.occasion_date, today=self.today,
-                office=self.config.office, note=note, language=language,
-            )  # fmt: skip
-            card, held = cards.render_card(self.templates, context, occasion, variant, "email")
+            composed = cards.compose_card(self.store, self.config, customer_id, occasion, occasion_date, self.today,
+                                          "email", templates=self.templates)  # fmt: skip
         except TemplateError as exc:
             return _Prepared(None, "held", f"the template cannot be used: {exc}")
-        if held:
-            return _Prepared(None, "held", held)
-        message = build_email(card, customer, self.config.office, self.now())
-        summary = f"{occasion_label(row.occasion)} card by email: {card.subject}"
+        if composed.held_because:
+            return _Prepared(None, "held", composed.held_because)
+        card, note = composed.card, composed.note
+        message = build_email(card, composed.customer, self.config.office, self.now())
+        summary = f"{occasion_label(occasion)} card by email: {card.subject}"
         if note:
             summary += f" (personal note: {note})"  # the note is kept in the history with the card
-        return _Prepared(message, "send", card.subject, variant, note, content_hash(card.text, card.html), summary)
+        hashed = content_hash(card.text, card.html)
+        return _Prepared(message, "send", card.subject, composed.variant, note, hashed, summary)
 
     def _send_one(self, row: queries.OutboxRow, still_due: dict[int, str | None], transport: Transport) -> CardResult:
         """Check, render and send one claimed row, and record what happened."""
@@ -277,7 +260,7 @@ class SendCycle:
         if why_not is not None:
             self._settle(row, state="cancelled", reason=f"cancelled: {why_not}")
             return CardResult(row.row, row.customer_id, row.occasion, "cancelled", why_not)
-        prepared = self._prepare(row)
+        prepared = self._prepare(row.customer_id, row.occasion, row.occasion_date)
         if prepared.state == "held":
             self._settle(row, state="held", last_error=prepared.detail)
             return CardResult(row.row, row.customer_id, row.occasion, "held", prepared.detail)
