@@ -55,11 +55,10 @@ def compose(store: Store, config: Config, today: dt.date) -> Digest:
     """Write the digest for a day."""
     calls = agenda.call_list(store, config, today)
     report = agenda.coverage_report(store, config, today)
-    posted = [t for t in agenda.plan_touches(store, config, today) if t.channel == "post"]
-    missed = [
-        t for t in agenda.plan_touches(store, config, today, explain=True)
-        if (t.suppressed_reason or "").startswith("missed")
-    ]  # fmt: skip
+    # One planning pass gives both today's posted cards and the ones missed (past their grace days).
+    touches = agenda.plan_touches(store, config, today, explain=True)
+    posted = [t for t in touches if t.suppressed_reason is None and t.channel == "post"]
+    missed = [t for t in touches if (t.suppressed_reason or "").startswith("missed")]
     with store.begin() as conn:
         waiting = queries.list_rows(conn, ("held", "unknown", "failed"))
         unposted = queries.printed_batches(conn)
