@@ -22,7 +22,7 @@ from cardsender.store import Store
 from cardsender.store import customers as customer_queries
 from cardsender.store import lease as leases
 from cardsender.store import outbox as queries
-from cardsender.store.dialect import insert_or_ignore
+from cardsender.store.dialect import insert_if_new, insert_or_ignore
 from cardsender.store.schema import contact_events, customers, digests
 from cardsender.views.labels import occasion_label
 
@@ -128,4 +128,4 @@ def record(store: Store, digest: Digest, now: dt.datetime) -> bool:
     """Record that a day's digest went out; return False when it already had."""
     with store.begin() as conn:
         stmt = insert_or_ignore(conn, digests, ("day",)).values(day=digest.day, sent_at=now, summary=digest.subject)
-        return bool(conn.execute(stmt).rowcount)
+        return insert_if_new(conn, stmt)

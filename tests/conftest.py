@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -19,7 +23,7 @@ country = "CA"
 subdivision = "ON"
 
 [database]
-url = "sqlite:///cardsender.db"
+url = "{database_url}"
 
 [email]
 transport = "file"
@@ -27,9 +31,60 @@ outbox_dir = "outbox"
 """
 
 
+# The tests that touch the database run against SQLite, and against PostgreSQL too when this names a
+# database to use (README, "Testing against PostgreSQL"): e.g. postgresql:///cardsender_test.
+POSTGRES_ENV = "CARDSENDER_TEST_POSTGRES"
+
+
+def postgres_base_url() -> str | None:
+    """Return the PostgreSQL database the tests may use, or None."""
+    return os.environ.get(POSTGRES_ENV) or None
+
+
+def pytest_report_header() -> str:
+    """Say which databases the database tests run against."""
+    base = postgres_base_url()
+    if base:
+        return f"databases: sqlite, postgresql ({base})"
+    return f"databases: sqlite only (set {POSTGRES_ENV}=postgresql:///cardsender_test to add PostgreSQL)"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test that uses a database once per database in use."""
+    if "database" in metafunc.fixturenames:
+        names = ["sqlite", "postgresql"] if postgres_base_url() else ["sqlite"]
+        metafunc.parametrize("database", names, indirect=True)
+
+
+@pytest.fixture
+def database(request: pytest.FixtureRequest) -> str:
+    """Return the kind of database this run of the test uses: ``sqlite`` or ``postgresql``."""
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(database: str, tmp_path: Path) -> Iterator[str]:
+    """Return the URL of an empty database: a SQLite file, or a schema of its own in the PostgreSQL database."""
+    if database == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cardsender.db'}"
+        return
+    import psycopg
+
+    base = postgres_base_url()
+    assert base is not None
+    conninfo = base.replace("postgresql+psycopg://", "postgresql://")
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+    separator = "&" if "?" in base else "?"
+    yield f"{base}{separator}options={quote(f'-csearch_path={name}')}"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {name} CASCADE")
+
+
 @dataclass(frozen=True)
 class Workspace:
-    """A folder holding ``cardsender.toml`` (file transport, SQLite beside it)."""
+    """A folder holding ``cardsender.toml`` (file transport; SQLite beside it, or a PostgreSQL schema)."""
 
     root: Path
     config_path: Path
@@ -59,10 +114,10 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Workspace:
-    """Return a folder with a config: Toronto office, file transport, a SQLite database beside the config."""
+def workspace(tmp_path: Path, database_url: str) -> Workspace:
+    """Return a folder with a config: Toronto office, file transport, and an empty database."""
     root = tmp_path / "office"
     root.mkdir()
     config_path = root / "cardsender.toml"
-    config_path.write_text(WORKSPACE_CONFIG, encoding="utf-8")
+    config_path.write_text(WORKSPACE_CONFIG.format(database_url=database_url), encoding="utf-8")
     return Workspace(root, config_path)

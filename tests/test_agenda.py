@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -21,9 +20,9 @@ CONFIG = parse_config({"office": {"start_date": "2025-01-01", "country": "US"}},
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    """Return an empty store in a SQLite file."""
-    with Store.open(f"sqlite:///{tmp_path / 'cards.db'}") as opened:
+def store(database_url: str) -> Iterator[Store]:
+    """Return an empty store."""
+    with Store.open(database_url) as opened:
         yield opened
 
 

@@ -31,14 +31,14 @@ TZ = "America/Toronto"
 WRITTEN_AT = dt.datetime(2024, 1, 5, 15, 30)
 
 
-def write_config(folder: Path, rate_per_minute: int, smtp_port: int | None = None) -> Path:
+def write_config(folder: Path, database_url: str, rate_per_minute: int, smtp_port: int | None = None) -> Path:
     """Write a config with the file transport (or a local SMTP server) and a sending pace; digests from midnight."""
     transport = (f'transport = "smtp"\nhost = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\n'
                  if smtp_port else 'transport = "file"\noutbox_dir = "outbox"\n')  # fmt: skip
     config = folder / "cardsender.toml"
     config.write_text(
         f'[office]\nname = "Harbour Street Bikes"\nfrom_address = "hello@harbourbikes.example"\ntimezone = "{TZ}"\n'
-        f'country = "CA"\nsend_time = "00:00"\n\n[database]\nurl = "sqlite:///cardsender.db"\n\n'
+        f'country = "CA"\nsend_time = "00:00"\n\n[database]\nurl = "{database_url}"\n\n'
         f"[email]\n{transport}rate_per_minute = {rate_per_minute}\n",
         encoding="utf-8",
     )
@@ -118,11 +118,11 @@ def wait_for(condition: object, seconds: float = 30) -> None:
 
 
 def test_the_service_sends_what_is_due_at_start_and_stops_cleanly(
-    folder: Path, services: list[subprocess.Popen[str]], smtp_server: SmtpServerFactory
+    database_url: str, folder: Path, services: list[subprocess.Popen[str]], smtp_server: SmtpServerFactory
 ) -> None:
     """At start-up the cycle sends today's cards by SMTP and the digest; SIGTERM stops it with status 0."""
     server = smtp_server()
-    config = write_config(folder, rate_per_minute=10_000, smtp_port=server.port)
+    config = write_config(folder, database_url, rate_per_minute=10_000, smtp_port=server.port)
     seed(config, 3)
     service = start(config, services)
     wait_for(lambda: states(config) == ["sent", "sent", "sent"] and len(server.messages) == 4)
@@ -146,10 +146,10 @@ def test_the_service_sends_what_is_due_at_start_and_stops_cleanly(
 
 
 def test_sigterm_in_the_middle_of_a_batch_leaves_nothing_sending(
-    folder: Path, services: list[subprocess.Popen[str]]
+    database_url: str, folder: Path, services: list[subprocess.Popen[str]]
 ) -> None:
     """Stopped halfway through, the service finishes the card in flight and puts the rest back to pending."""
-    config = write_config(folder, rate_per_minute=60)  # one card a second
+    config = write_config(folder, database_url, rate_per_minute=60)  # one card a second
     seed(config, 6)
     service = start(config, services)
     wait_for(lambda: "sent" in states(config))
@@ -162,11 +162,13 @@ def test_sigterm_in_the_middle_of_a_batch_leaves_nothing_sending(
     assert len(cards_written(folder)) == final.count("sent")
 
 
-def test_a_second_service_on_the_same_database_is_refused(folder: Path, services: list[subprocess.Popen[str]]) -> None:
+def test_a_second_service_on_the_same_database_is_refused(
+    database_url: str, folder: Path, services: list[subprocess.Popen[str]]
+) -> None:
     """While one service runs, another one exits at once, naming the holder."""
-    config = write_config(folder, rate_per_minute=10_000)
+    config = write_config(folder, database_url, rate_per_minute=10_000)
     first = start(config, services)
-    wait_for(lambda: (folder / "cardsender.db").exists() and _lease_holder(config) is not None)
+    wait_for(lambda: _lease_holder(config) is not None)
     second = start(config, services)
     _, err = second.communicate(timeout=60)
     assert second.returncode == 1
@@ -176,9 +178,9 @@ def test_a_second_service_on_the_same_database_is_refused(folder: Path, services
     assert first.returncode == 0
 
 
-def test_a_stale_lease_is_taken_over(folder: Path, services: list[subprocess.Popen[str]]) -> None:
+def test_a_stale_lease_is_taken_over(database_url: str, folder: Path, services: list[subprocess.Popen[str]]) -> None:
     """A lease whose heartbeat stopped minutes ago (a service that was killed) does not block a new one."""
-    config = write_config(folder, rate_per_minute=10_000)
+    config = write_config(folder, database_url, rate_per_minute=10_000)
     seed(config, 1)
     long_ago = clock.utc_now() - dt.timedelta(minutes=10)
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
@@ -199,9 +201,11 @@ def _lease_holder(config: Path) -> str | None:
     return None if row is None else str(row["holder"])
 
 
-def test_one_digest_a_day_goes_to_the_office(folder: Path, services: list[subprocess.Popen[str]]) -> None:
+def test_one_digest_a_day_goes_to_the_office(
+    database_url: str, folder: Path, services: list[subprocess.Popen[str]]
+) -> None:
     """After the send time the cycle sends the office one digest; a restart the same day sends no second one."""
-    config = write_config(folder, rate_per_minute=10_000)
+    config = write_config(folder, database_url, rate_per_minute=10_000)
     seed(config, 2)
     for _ in range(2):
         service = start(config, services)
@@ -218,13 +222,13 @@ def test_one_digest_a_day_goes_to_the_office(folder: Path, services: list[subpro
 
 
 def test_after_a_downtime_each_missed_card_goes_once_and_the_rest_are_reported(
-    folder: Path, services: list[subprocess.Popen[str]]
+    database_url: str, folder: Path, services: list[subprocess.Popen[str]]
 ) -> None:
     """Off from Monday to Saturday: a birthday within grace goes once, belated; one past grace is reported missed.
 
     The Sunday after, the day the clocks change in Toronto, a Sunday birthday goes out on the day.
     """
-    config = write_config(folder, rate_per_minute=10_000)
+    config = write_config(folder, database_url, rate_per_minute=10_000)
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
         for cid, name, birthday in (("A1", "Ana", "--03-05"), ("B1", "Bob", "--03-03"), ("C1", "Cara", "--03-08")):
             fields = {"id": cid, "first_name": name, "email": f"{name.lower()}@example.com", "birthday": birthday}
@@ -258,9 +262,11 @@ def test_after_a_downtime_each_missed_card_goes_once_and_the_rest_are_reported(
     assert len(to_cara) == 1
 
 
-def test_on_the_day_the_clocks_go_back_a_card_goes_once(folder: Path, services: list[subprocess.Popen[str]]) -> None:
+def test_on_the_day_the_clocks_go_back_a_card_goes_once(
+    database_url: str, folder: Path, services: list[subprocess.Popen[str]]
+) -> None:
     """On Sunday November 1, 2026 (Toronto's clocks go back an hour), a birthday card goes out once."""
-    config = write_config(folder, rate_per_minute=10_000)
+    config = write_config(folder, database_url, rate_per_minute=10_000)
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
         fields = {"id": "D1", "first_name": "Dana", "email": "dana@example.com", "birthday": "--11-01"}
         row = insert_customer(conn, parse_customer_fields(fields), dt.date(2025, 1, 1), WRITTEN_AT)

@@ -31,9 +31,9 @@ NOT_TEXT = (
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    """Return a fresh SQLite database in the test's folder."""
-    with Store.open(f"sqlite:///{tmp_path / 't.db'}") as opened:
+def store(database_url: str) -> Iterator[Store]:
+    """Return a fresh, empty database."""
+    with Store.open(database_url) as opened:
         yield opened
 
 
@@ -86,6 +86,15 @@ def leftovers(folder: Path) -> list[str]:
 def add_trigger(store: Store, table: str, condition: str) -> None:
     """Make the database refuse inserts matching ``condition``, as a full disk or a constraint would."""
     with store.begin() as conn:
+        if store.dialect == "postgresql":
+            conn.execute(
+                text(
+                    f"CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF {condition} THEN "
+                    "RAISE EXCEPTION 'refused by a trigger'; END IF; RETURN NEW; END $$"
+                )
+            )
+            conn.execute(text(f"CREATE TRIGGER refuse BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION refuse()"))
+            return
         conn.execute(
             text(
                 f"CREATE TRIGGER refuse BEFORE INSERT ON {table} WHEN {condition} "

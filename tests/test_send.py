@@ -44,7 +44,7 @@ def today() -> dt.date:
     return clock.office_today(TZ)
 
 
-def write_config(folder: Path, server: SmtpServer, **email: str | int) -> Path:
+def write_config(folder: Path, database_url: str, server: SmtpServer, **email: str | int) -> Path:
     """Write a config that sends through the test server (no TLS, no login unless given)."""
     settings = {"transport": "smtp", "host": "127.0.0.1", "port": server.port, "security": "none",
                 "rate_per_minute": 10_000} | email  # fmt: skip
@@ -53,7 +53,7 @@ def write_config(folder: Path, server: SmtpServer, **email: str | int) -> Path:
     config.write_text(
         f'[office]\nname = "Harbour Street Bikes"\nfrom_address = "hello@harbourbikes.example"\n'
         f'timezone = "{TZ}"\ncountry = "CA"\npostal_address = "12 Harbour Street\\nToronto"\n\n'
-        f'[database]\nurl = "sqlite:///cardsender.db"\n\n[email]\n{lines}\n',
+        f'[database]\nurl = "{database_url}"\n\n[email]\n{lines}\n',
         encoding="utf-8",
     )
     return config
@@ -89,10 +89,12 @@ def folder(tmp_path: Path) -> Path:
     return path
 
 
-def test_cards_go_out_over_one_connection_and_never_twice(smtp_server: SmtpServerFactory, folder: Path) -> None:
+def test_cards_go_out_over_one_connection_and_never_twice(
+    database_url: str, smtp_server: SmtpServerFactory, folder: Path
+) -> None:
     """Due cards are delivered over one connection, recorded as sent and as contacts; a second run sends none."""
     server = smtp_server()
-    config = write_config(folder, server)
+    config = write_config(folder, database_url, server)
     seed(config, ANA, TARO)
     result = run(config, "send", "--no-dry-run")
     assert result.exit_code == 0, result.output
@@ -112,10 +114,10 @@ def test_cards_go_out_over_one_connection_and_never_twice(smtp_server: SmtpServe
     assert kinds == ["purchase", "card"]
 
 
-def test_each_message_is_well_formed(smtp_server: SmtpServerFactory, folder: Path) -> None:
+def test_each_message_is_well_formed(database_url: str, smtp_server: SmtpServerFactory, folder: Path) -> None:
     """One Message-ID, a real text part, an HTML part, UTF-8 for non-Latin names, and the opt-out header."""
     server = smtp_server()
-    config = write_config(folder, server)
+    config = write_config(folder, database_url, server)
     seed(config, TARO)
     assert run(config, "send", "--no-dry-run").exit_code == 0
     (received,) = server.messages
@@ -134,10 +136,12 @@ def test_each_message_is_well_formed(smtp_server: SmtpServerFactory, folder: Pat
     assert b"=?utf-8?" in received.raw.split(b"\r\n\r\n", 1)[0].lower()
 
 
-def test_a_newline_in_a_name_cannot_add_a_header(smtp_server: SmtpServerFactory, folder: Path) -> None:
+def test_a_newline_in_a_name_cannot_add_a_header(
+    database_url: str, smtp_server: SmtpServerFactory, folder: Path
+) -> None:
     """A name holding CR LF and a header stays inside the To display name."""
     server = smtp_server()
-    config = write_config(folder, server)
+    config = write_config(folder, database_url, server)
     seed(config, ANA)
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
         # Imports refuse control characters; the message must be safe even for a name written another way.
@@ -148,10 +152,12 @@ def test_a_newline_in_a_name_cannot_add_a_header(smtp_server: SmtpServerFactory,
     assert received.rcpt_tos == ["ana@example.com"]
 
 
-def test_starttls_with_a_trusted_certificate_and_a_login(smtp_server: SmtpServerFactory, folder: Path) -> None:
+def test_starttls_with_a_trusted_certificate_and_a_login(
+    database_url: str, smtp_server: SmtpServerFactory, folder: Path
+) -> None:
     """STARTTLS verified against ca_file, then AUTH with the password from the environment."""
     server = smtp_server(tls=True, require_tls=True, auth={"maria@harbourbikes.example": "s3cret"})
-    config = write_config(folder, server, security="starttls", ca_file=str(server.ca_file),
+    config = write_config(folder, database_url, server, security="starttls", ca_file=str(server.ca_file),
                           username="maria@harbourbikes.example")  # fmt: skip
     seed(config, ANA)
     result = run(config, "send", "--no-dry-run", env={"CARDSENDER_SMTP_PASSWORD": "s3cret"})
@@ -161,10 +167,12 @@ def test_starttls_with_a_trusted_certificate_and_a_login(smtp_server: SmtpServer
     assert "s3cret" not in result.output
 
 
-def test_an_untrusted_certificate_stops_the_cycle(smtp_server: SmtpServerFactory, folder: Path) -> None:
+def test_an_untrusted_certificate_stops_the_cycle(
+    database_url: str, smtp_server: SmtpServerFactory, folder: Path
+) -> None:
     """Without the CA the certificate is refused: nothing is sent, the card stays pending with the reason."""
     server = smtp_server(tls=True, require_tls=True)
-    config = write_config(folder, server, security="starttls")
+    config = write_config(folder, database_url, server, security="starttls")
     seed(config, ANA)
     result = run(config, "send", "--no-dry-run")
     assert result.exit_code == 1
@@ -175,10 +183,12 @@ def test_an_untrusted_certificate_stops_the_cycle(smtp_server: SmtpServerFactory
     assert "certificate" in str(row["last_error"])
 
 
-def test_a_wrong_password_stops_the_cycle_without_showing_it(smtp_server: SmtpServerFactory, folder: Path) -> None:
+def test_a_wrong_password_stops_the_cycle_without_showing_it(
+    database_url: str, smtp_server: SmtpServerFactory, folder: Path
+) -> None:
     """A refused login is the server's problem: the card stays pending and the password is never printed."""
     server = smtp_server(auth={"maria": "right"})
-    config = write_config(folder, server, username="maria")
+    config = write_config(folder, database_url, server, username="maria")
     seed(config, ANA)
     result = run(config, "send", "--no-dry-run", env={"CARDSENDER_SMTP_PASSWORD": "wrong-horse"})
     assert result.exit_code == 1
@@ -187,10 +197,12 @@ def test_a_wrong_password_stops_the_cycle_without_showing_it(smtp_server: SmtpSe
     assert [r["state"] for r in rows(config)] == ["pending"]
 
 
-def test_a_refused_sender_stops_the_cycle_and_status_shows_why(smtp_server: SmtpServerFactory, folder: Path) -> None:
+def test_a_refused_sender_stops_the_cycle_and_status_shows_why(
+    database_url: str, smtp_server: SmtpServerFactory, folder: Path
+) -> None:
     """A 5xx to MAIL FROM (a quota, say) stops the cycle; the cards stay pending; status shows the server's words."""
     server = smtp_server(refuse_mail_from="550 5.7.1 Sending quota exceeded")
-    config = write_config(folder, server)
+    config = write_config(folder, database_url, server)
     seed(config, ANA, TARO)
     result = run(config, "send", "--no-dry-run")
     assert result.exit_code == 1
@@ -201,10 +213,12 @@ def test_a_refused_sender_stops_the_cycle_and_status_shows_why(smtp_server: Smtp
     assert status.stdout.splitlines()[-1] == "2 cards need attention."
 
 
-def test_a_refused_recipient_fails_and_marks_the_address_bouncing(smtp_server: SmtpServerFactory, folder: Path) -> None:
+def test_a_refused_recipient_fails_and_marks_the_address_bouncing(
+    database_url: str, smtp_server: SmtpServerFactory, folder: Path
+) -> None:
     """A 550 to RCPT fails that card, marks the address bouncing, and the others still go."""
     server = smtp_server(refuse_rcpt={"ana@example.com"})
-    config = write_config(folder, server)
+    config = write_config(folder, database_url, server)
     seed(config, ANA, TARO)
     result = run(config, "send", "--no-dry-run")
     assert result.exit_code == 0, result.output
@@ -220,10 +234,12 @@ def test_a_refused_recipient_fails_and_marks_the_address_bouncing(smtp_server: S
         assert get_customer(conn, "C1").email_bouncing is False
 
 
-def test_a_temporary_refusal_is_retried_on_a_later_cycle(smtp_server: SmtpServerFactory, folder: Path) -> None:
+def test_a_temporary_refusal_is_retried_on_a_later_cycle(
+    database_url: str, smtp_server: SmtpServerFactory, folder: Path
+) -> None:
     """A 451 on DATA leaves the card pending with a later attempt; the next cycle after it delivers it once."""
     server = smtp_server(fail_data_times=1)
-    config = write_config(folder, server)
+    config = write_config(folder, database_url, server)
     seed(config, ANA)
     first = run(config, "send", "--no-dry-run")
     assert first.stdout.splitlines()[-1].startswith("Sent 0 cards") and "1 to retry" in first.stdout
@@ -242,11 +258,11 @@ def test_a_temporary_refusal_is_retried_on_a_later_cycle(smtp_server: SmtpServer
 
 
 def test_a_connection_lost_after_the_data_is_unknown_and_never_resent(
-    smtp_server: SmtpServerFactory, folder: Path
+    database_url: str, smtp_server: SmtpServerFactory, folder: Path
 ) -> None:
     """The server took the message but the reply was lost: unknown, not resent; staff settle it by hand."""
     server = smtp_server(drop_after_data=1)
-    config = write_config(folder, server)
+    config = write_config(folder, database_url, server)
     seed(config, ANA)
     result = run(config, "send", "--no-dry-run")
     assert result.exit_code == 0, result.output
@@ -263,10 +279,12 @@ def test_a_connection_lost_after_the_data_is_unknown_and_never_resent(
         assert [e.kind for e in events_of(conn, "C1")] == ["purchase", "card"]
 
 
-def test_a_crash_while_sending_leaves_the_card_unknown(smtp_server: SmtpServerFactory, folder: Path) -> None:
+def test_a_crash_while_sending_leaves_the_card_unknown(
+    database_url: str, smtp_server: SmtpServerFactory, folder: Path
+) -> None:
     """A row left in sending (its service gone, the lease over) becomes unknown on the next cycle, not resent."""
     server = smtp_server()
-    config = write_config(folder, server)
+    config = write_config(folder, database_url, server)
     seed(config, ANA)
     settings = load_config(config)
     with Store.open(settings.database.url) as store:
@@ -283,10 +301,12 @@ def test_a_crash_while_sending_leaves_the_card_unknown(smtp_server: SmtpServerFa
         assert conn.execute(select(outbox.c.state)).scalars().all() == ["unknown"]
 
 
-def test_the_dry_run_writes_messages_and_changes_nothing(smtp_server: SmtpServerFactory, folder: Path) -> None:
+def test_the_dry_run_writes_messages_and_changes_nothing(
+    database_url: str, smtp_server: SmtpServerFactory, folder: Path
+) -> None:
     """send without --no-dry-run writes .eml files, sends nothing, and leaves the outbox empty."""
     server = smtp_server()
-    config = write_config(folder, server)
+    config = write_config(folder, database_url, server)
     seed(config, ANA, TARO)
     result = run(config, "send")
     assert result.exit_code == 0, result.output
@@ -300,9 +320,9 @@ def test_the_dry_run_writes_messages_and_changes_nothing(smtp_server: SmtpServer
     assert rows(config) == []
 
 
-def test_sending_refuses_a_day_in_the_future(smtp_server: SmtpServerFactory, folder: Path) -> None:
+def test_sending_refuses_a_day_in_the_future(database_url: str, smtp_server: SmtpServerFactory, folder: Path) -> None:
     """Cards go out on their day: --no-dry-run with a future --on is refused."""
-    config = write_config(folder, smtp_server())
+    config = write_config(folder, database_url, smtp_server())
     tomorrow = today() + dt.timedelta(days=1)
     result = run(config, "send", "--no-dry-run", "--on", tomorrow.isoformat())
     assert result.exit_code == 1
@@ -311,11 +331,11 @@ def test_sending_refuses_a_day_in_the_future(smtp_server: SmtpServerFactory, fol
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 def test_killing_send_at_random_moments_never_doubles_or_loses_a_card(
-    smtp_server: SmtpServerFactory, folder: Path
+    database_url: str, smtp_server: SmtpServerFactory, folder: Path
 ) -> None:
     """send killed with SIGKILL again and again: every card arrives at most once, and each is sent or unknown."""
     server = smtp_server()
-    config = write_config(folder, server, rate_per_minute=3000)  # a pause of 20 ms between messages
+    config = write_config(folder, database_url, server, rate_per_minute=3000)  # a pause of 20 ms between messages
     people = [{**ANA, "id": f"K{n:02d}", "email": f"k{n:02d}@example.com"} for n in range(25)]
     seed(config, *people)
     command = [sys.executable, "-m", "cardsender", "--config", str(config), "send", "--no-dry-run"]
@@ -339,11 +359,11 @@ def test_killing_send_at_random_moments_never_doubles_or_loses_a_card(
 
 
 def test_a_bounce_report_fails_the_card_and_stops_email_to_the_address(
-    smtp_server: SmtpServerFactory, folder: Path
+    database_url: str, smtp_server: SmtpServerFactory, folder: Path
 ) -> None:
     """A bounce report read later fails the card it names, marks the address, and puts the customer on the call list."""
     server = smtp_server()
-    config = write_config(folder, server)
+    config = write_config(folder, database_url, server)
     seed(config, ANA, TARO)
     assert run(config, "send", "--no-dry-run").exit_code == 0
     sent = next(m for m in server.messages if m.rcpt_tos == ["ana@example.com"])
@@ -380,11 +400,11 @@ def test_a_bounce_report_fails_the_card_and_stops_email_to_the_address(
 
 
 def test_a_held_card_goes_out_with_the_note_that_releases_it_and_the_note_is_used_once(
-    smtp_server: SmtpServerFactory, folder: Path
+    database_url: str, smtp_server: SmtpServerFactory, folder: Path
 ) -> None:
     """A generic card is held; a note releases it, goes out in it, is kept in the history, and is not reused."""
     server = smtp_server()
-    config = write_config(folder, server)
+    config = write_config(folder, database_url, server)
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
         row = insert_customer(conn, parse_customer_fields(ANA), today() - dt.timedelta(days=30), WRITTEN_AT)
         when = dt.datetime.combine(today() - dt.timedelta(days=1), dt.time(11))
@@ -407,10 +427,10 @@ def test_a_held_card_goes_out_with_the_note_that_releases_it_and_the_note_is_use
 
 
 def test_status_warns_when_the_daily_limit_would_make_check_ins_late(
-    smtp_server: SmtpServerFactory, folder: Path
+    database_url: str, smtp_server: SmtpServerFactory, folder: Path
 ) -> None:
     """Three check-ins due on day 69 at one email a day: the third would go out after day 70, and status says so."""
-    config = write_config(folder, smtp_server(), rate_per_day=1)
+    config = write_config(folder, database_url, smtp_server(), rate_per_day=1)
     seed(config, *({**ANA, "id": f"L{n}", "email": f"l{n}@example.com"} for n in range(3)))
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
         for n in range(3):
@@ -425,11 +445,11 @@ def test_status_warns_when_the_daily_limit_would_make_check_ins_late(
 
 
 def test_with_approval_required_cards_wait_until_approved_or_skipped(
-    smtp_server: SmtpServerFactory, folder: Path
+    database_url: str, smtp_server: SmtpServerFactory, folder: Path
 ) -> None:
     """require_approval holds planned cards; approve sends the chosen one with the next run, skip cancels."""
     server = smtp_server()
-    config = write_config(folder, server)
+    config = write_config(folder, database_url, server)
     with config.open("a", encoding="utf-8") as fh:
         fh.write("require_approval = true\n")
     seed(config, ANA, TARO)

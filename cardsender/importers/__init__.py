@@ -116,7 +116,8 @@ def _in_one_transaction(
         with store.begin() as conn:
             result = run(conn)
     except SQLAlchemyError as exc:
-        reason = getattr(exc, "orig", None) or exc
+        # The database's own words, without the context lines PostgreSQL adds.
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise StoreError(f"{path}: the database refused the import ({reason}); nothing was imported") from exc
     if progress is not None:
         progress(total_bytes, total_bytes)

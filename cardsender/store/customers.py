@@ -12,7 +12,7 @@ from sqlalchemy.sql.dml import Insert
 
 from cardsender.errors import NotFoundError
 from cardsender.records import TOUCH_KINDS, Birthday, ContactEvent, Customer
-from cardsender.store.dialect import insert_or_ignore, upsert
+from cardsender.store.dialect import insert_if_new, insert_or_ignore, upsert
 from cardsender.store.schema import contact_events, customers
 
 _PLAIN_COLUMNS = (
@@ -152,7 +152,7 @@ def add_event(conn: Connection, internal_id: int, event: ContactEvent, now: dt.d
         source=event.source,
         created_at=now,
     )
-    return bool(conn.execute(stmt).rowcount)
+    return insert_if_new(conn, stmt)
 
 
 def events_of(conn: Connection, external_id: str) -> list[ContactEvent]:

@@ -46,3 +46,15 @@ def upsert(conn: Connection, table: Table, keys: Sequence[str], update: Sequence
     return stmt.on_conflict_do_update(  # type: ignore[no-any-return]
         index_elements=list(keys), set_={name: stmt.excluded[name] for name in update}
     )
+
+
+def insert_if_new(conn: Connection, stmt: Insert) -> bool:
+    """Run a one-row INSERT ... ON CONFLICT DO NOTHING; return whether the row was added.
+
+    ``rowcount`` cannot tell on PostgreSQL, where SQLAlchemy fetches the new key with RETURNING:
+    asking for the key here and seeing whether a row came back works on both databases.
+    """
+    table = stmt.table
+    assert isinstance(table, Table)
+    key = next(iter(table.primary_key.columns))
+    return conn.execute(stmt.returning(key)).first() is not None

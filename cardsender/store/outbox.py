@@ -21,7 +21,7 @@ from cardsender.planner import Touch
 from cardsender.records import ContactEvent
 from cardsender.store.cards import use_note
 from cardsender.store.customers import add_event
-from cardsender.store.dialect import insert_or_ignore
+from cardsender.store.dialect import insert_if_new, insert_or_ignore
 from cardsender.store.schema import customers, outbox
 
 STATES = ("pending", "held", "sending", "sent", "failed", "unknown", "cancelled", "printed", "mailed")
@@ -115,7 +115,7 @@ def record_touches(
             created_at=now,
             updated_at=now,
         )
-        added += conn.execute(stmt).rowcount
+        added += insert_if_new(conn, stmt)
     return added
 
 

@@ -18,7 +18,7 @@ from cardsender.planner import (
     usable_channels,
 )
 from cardsender.records import TOUCH_KINDS, Birthday, Card
-from cardsender.store.dialect import insert_or_ignore
+from cardsender.store.dialect import insert_if_new, insert_or_ignore
 from cardsender.store.schema import contact_events, customers, outbox
 
 DAY = dt.timedelta(days=1)
@@ -163,7 +163,7 @@ def add_card(
         created_at=now,
         updated_at=now,
     )
-    return bool(conn.execute(stmt).rowcount)
+    return insert_if_new(conn, stmt)
 
 
 def cards_between(conn: Connection, first: dt.date, last: dt.date, states: frozenset[str]) -> list[Card]:
