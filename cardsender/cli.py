@@ -42,15 +42,18 @@ else:
 class AppContext:
     """What every command needs: the loaded config, opened lazily."""
 
-    def __init__(self, config_path: str | None, verbose: bool) -> None:
+    def __init__(self, config_path: str | None, verbose: bool, office: str | None = None) -> None:
         self.config_path = config_path
         self.verbose = verbose
+        self.office = office
         self._config: Config | None = None
 
     @property
     def config(self) -> Config:
+        """Return the config, acting for the office chosen with --office (else the first it names)."""
         if self._config is None:
-            self._config = load_config(self.config_path)
+            loaded = load_config(self.config_path)
+            self._config = loaded.for_office(self.office) if self.office else loaded
         return self._config
 
 
@@ -83,11 +86,17 @@ def _fail(message: str, exc: BaseException | None = None, exit_code: int = 1) ->
 @click.group("cardsender", cls=CardsenderGroup)
 @click.version_option(__version__, prog_name="cardsender")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file to use.")
+@click.option(
+    "--office",
+    metavar="KEY",
+    envvar="CARDSENDER_OFFICE",
+    help="The office to act for, by its key in [offices.KEY] (default: the first the config names).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show details, and tracebacks on errors.")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+def cli(ctx: click.Context, config_path: str | None, office: str | None, verbose: bool) -> None:
     """Personal cards and keep-in-touch messages for your customers."""
-    ctx.obj = AppContext(config_path, verbose)
+    ctx.obj = AppContext(config_path, verbose, office)
 
 
 def main() -> None:
@@ -238,7 +247,7 @@ def _spinner(label: str) -> Iterator[None]:
 
 
 def _run_import(
-    app: AppContext, importer: Callable[..., importers.ImportResult], file: Path, date_format: str | None
+    app: AppContext, importer: Callable[..., importers.ImportResult], file: Path, date_format: str | None, **more: Any
 ) -> importers.ImportResult:
     with _store(app) as store, _progress(f"Importing {file}") as progress:
         return importer(
@@ -248,6 +257,7 @@ def _run_import(
             now=clock.utc_now(),
             date_format=date_format or app.config.imports.date_format,
             progress=progress,
+            **more,
         )
 
 
@@ -269,7 +279,9 @@ def _report_import(ctx: click.Context, result: importers.ImportResult, counts: s
 @click.pass_context
 def import_customers(ctx: click.Context, file: Path, date_format: str | None) -> None:
     """Add or update customers from a CSV file or vCards (.vcf); rows are matched on their id."""
-    result = _run_import(ctx.obj, importers.import_customers, file, date_format)
+    config = ctx.obj.config
+    result = _run_import(ctx.obj, importers.import_customers, file, date_format, offices=config.office_keys(),
+                         default_office=config.office.key)  # fmt: skip
     _report_import(ctx, result, f"{result.added} added, {result.updated} updated")
 
 

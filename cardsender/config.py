@@ -12,19 +12,21 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cardsender import paths
 from cardsender.errors import ConfigError
+from cardsender.records import DEFAULT_OFFICE, OFFICE_KEY
 from cardsender.rules import WeekdayRule, parse_weekday_rule
 
 CONFIG_ENV = "CARDSENDER_CONFIG"
 CONFIG_FILENAME = "cardsender.toml"
 DATE_FORMATS = ("DD/MM/YYYY", "MM/DD/YYYY")
 CHANNELS = ("email", "post", "both")
+
 OCCASIONS = ("birthday", "thanksgiving", "april_fools", "thank_you", "check_in")
 # Keys that would hold a secret; their values belong in the environment or the keyring.
 _SECRET_KEY = re.compile(r"pass(word)?|secret|token|api_?key", re.IGNORECASE)
@@ -39,8 +41,9 @@ CHRISTMAS_POLICY = (
 
 @dataclass(frozen=True, slots=True)
 class OfficeConfig:
-    """Who sends the cards, from where, and on which clock."""
+    """Who sends the cards, from where, and on which clock; ``key`` names the office in the database."""
 
+    key: str = DEFAULT_OFFICE
     name: str = "Our shop"
     sender_name: str = ""
     from_address: str = "cards@example.com"
@@ -195,6 +198,25 @@ class Config:
     email: EmailConfig = EmailConfig()
     print: PrintConfig = PrintConfig()
     templates: TemplatesConfig = TemplatesConfig()
+    # Every office this config serves, ``office`` among them; commands act on ``office`` (--office chooses).
+    offices: tuple[OfficeConfig, ...] = ()
+
+    def served(self) -> tuple[OfficeConfig, ...]:
+        """Return the offices this config serves, in the order written."""
+        return self.offices or (self.office,)
+
+    def office_keys(self) -> tuple[str, ...]:
+        """Return the keys of the offices served."""
+        return tuple(office.key for office in self.served())
+
+    def for_office(self, key: str) -> Config:
+        """Return this config acting for one of its offices; raise ConfigError naming the offices if unknown."""
+        for office in self.served():
+            if office.key == key:
+                return replace(self, office=office)
+        raise ConfigError(
+            f"{self.path or 'the config'}: no office '{key}'; this config serves: {', '.join(self.office_keys())}"
+        )
 
 
 def find_config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
@@ -373,11 +395,16 @@ def parse_config(data: Mapping[str, Any], path: Path | None) -> Config:
             "(service 'cardsender', your SMTP username)"
         )
     root = _Section(
-        data, "", where, {"office", "database", "import", "occasions", "keep_in_touch", "email", "print", "templates"}
+        data,
+        "",
+        where,
+        {"office", "offices", "database", "import", "occasions", "keep_in_touch", "email", "print", "templates"},
     )
+    offices = _offices(root)
     return Config(
         path=path,
-        office=_office(root.sub("office", set(OfficeConfig.__slots__))),
+        office=offices[0],
+        offices=offices,
         database=DatabaseConfig(url=_database_url(root.sub("database", {"url"}), base)),
         imports=_imports(root.sub("import", {"date_format"})),
         occasions=_occasions(root, where),
@@ -388,29 +415,48 @@ def parse_config(data: Mapping[str, Any], path: Path | None) -> Config:
     )
 
 
-def _office(s: _Section) -> OfficeConfig:
-    d = OfficeConfig()
+def _offices(root: _Section) -> tuple[OfficeConfig, ...]:
+    """Return [office] alone (key "main"), or each [offices.<key>] with [office] as the defaults for all."""
+    office_keys = set(OfficeConfig.__slots__) - {"key"}
+    shared = _office(root.sub("office", office_keys), OfficeConfig())
+    tables = root.get("offices", dict, {})
+    if not tables:
+        return (shared,)
+    found = []
+    for key in tables:
+        if not OFFICE_KEY.match(key):
+            root.fail(
+                f"offices.{key}",
+                "an office key is lower-case letters, digits, - and _ (such as 'north' or 'main-street')",
+            )
+        section = root.sub("offices", set(tables)).sub(key, office_keys)
+        found.append(_office(section, replace(shared, key=key)))
+    return tuple(found)
+
+
+def _office(s: _Section, d: OfficeConfig) -> OfficeConfig:
     return OfficeConfig(
+        key=d.key,
         name=s.text("name", d.name),
-        sender_name=s.text("sender_name"),
+        sender_name=s.text("sender_name", d.sender_name),
         from_address=s.text("from_address", d.from_address),
-        reply_to=s.text("reply_to"),
-        phone=s.text("phone"),
-        website=s.text("website"),
-        unsubscribe_url=_https_url(s, "unsubscribe_url"),
-        postal_address=s.text("postal_address"),
-        signature=s.text("signature"),
+        reply_to=s.text("reply_to", d.reply_to),
+        phone=s.text("phone", d.phone),
+        website=s.text("website", d.website),
+        unsubscribe_url=_https_url(s, "unsubscribe_url", d.unsubscribe_url),
+        postal_address=s.text("postal_address", d.postal_address),
+        signature=s.text("signature", d.signature),
         timezone=s.parsed("timezone", _parse_timezone, d.timezone, "an IANA name such as 'America/Toronto'"),
         country=s.text("country", d.country).upper(),
-        subdivision=s.text("subdivision").upper(),
+        subdivision=s.text("subdivision", d.subdivision).upper(),
         language=s.text("language", d.language),
         send_time=s.parsed("send_time", _parse_send_time, d.send_time, "a time such as '09:00'"),
-        start_date=s.parsed("start_date", dt.date.fromisoformat, None, "a date such as 2026-11-22"),
+        start_date=s.parsed("start_date", dt.date.fromisoformat, d.start_date, "a date such as 2026-11-22"),
     )
 
 
-def _https_url(s: _Section, key: str) -> str:
-    value = s.text(key)
+def _https_url(s: _Section, key: str, default: str = "") -> str:
+    value = s.text(key, default)
     if value and not value.startswith("https://"):
         s.fail(key, f"{value!r} must start with https:// (mail providers ignore other links)")
     return value

@@ -4,8 +4,13 @@ APScheduler only wakes the service up; correctness lives in the database
 (REFERENCE.md, APScheduler 3.11).  One idempotent cycle runs at start-up, daily at
 the office's send time, and on an interval tick that catches up after the machine
 slept or was off.  The in-memory job store, the office time zone, no misfire grace
-limit, coalescing and one instance at a time.  A lease row with a heartbeat keeps a
-second service off the same database.  SIGTERM and SIGINT finish the message in
+limit, coalescing and one instance at a time.  The cycle serves every office the
+config names, each on its own clock, with its own send time and sender.
+
+On SQLite a lease row with a heartbeat keeps a second service off the same
+database.  On PostgreSQL any number of services share it: the outbox claims share
+the sending, and a lease per office lets one service at a time do an office's
+once-a-day work (planning, the digest).  SIGTERM and SIGINT finish the message in
 flight, put the rest back to pending, and exit cleanly.
 """
 
@@ -63,13 +68,16 @@ class Service:
         self.config = config
         self.transport = transport
         self.holder = worker_name()
+        # Several services may share a PostgreSQL database; SQLite takes one writer at a time.
+        self.shared = store.dialect == "postgresql"
+        self.lease = leases.service_name(self.shared, self.holder)
         self.stopping = threading.Event()
         self.lock = threading.Lock()  # one cycle at a time, whichever trigger fired
 
     def acquire(self) -> None:
-        """Take the database's lease, or raise ServiceBusy naming the service that holds it."""
+        """Take the service's lease, or raise ServiceBusy naming the service that holds it (SQLite only)."""
         with self.store.begin() as conn:
-            other = leases.acquire(conn, self.holder, clock.utc_now(), STALE_AFTER)
+            other = leases.acquire(conn, self.holder, clock.utc_now(), STALE_AFTER, self.lease)
         if other is not None:
             raise ServiceBusy(
                 f"another cardsender service runs against this database: {other.holder}, since "
@@ -78,14 +86,33 @@ class Service:
             )
 
     def cycle(self) -> None:
-        """Run one send cycle for today at the office; never let an error stop the service."""
+        """Run one send cycle for today at each office; never let an error stop the service."""
         if self.stopping.is_set() or not self.lock.acquire(blocking=False):
             return
         try:
-            today = clock.office_today(self.config.office.timezone)
-            cycle = SendCycle(self.store, self.config, today=today, now=clock.utc_now,
-                              office_now=clock.office_now(self.config.office.timezone), worker=self.holder)  # fmt: skip
-            report = cycle.run(self.transport, should_stop=self.stopping.is_set)
+            offices = self.config.served()
+            summaries = []
+            for office in offices:
+                if self.stopping.is_set():
+                    break
+                summary = self.office_cycle(self.config.for_office(office.key))
+                summaries.append(f"office {office.key}: {summary}" if len(offices) > 1 else summary)
+            with self.store.begin() as conn:
+                leases.record_cycle(conn, self.holder, clock.utc_now(), " | ".join(summaries), self.lease)
+        except Exception as exc:  # the database may be out of reach; the next tick tries again
+            log.exception("cycle failed: %s", exc)
+        finally:
+            self.lock.release()
+
+    def office_cycle(self, config: Config) -> str:
+        """Run an office's cycle: its once-a-day work when this service may do it, then its sending."""
+        office = config.office
+        try:
+            daily = self.owns_daily_work(office.key)
+            today = clock.office_today(office.timezone)
+            cycle = SendCycle(self.store, config, today=today, now=clock.utc_now,
+                              office_now=clock.office_now(office.timezone), worker=self.holder)  # fmt: skip
+            report = cycle.run(self.transport, should_stop=self.stopping.is_set, plan=daily)
             summary = (
                 f"cycle for {today.isoformat()}: {report.planned} planned, {report.count('sent')} sent, "
                 f"{report.count('pending')} to retry, {report.count('failed')} failed, {report.count('unknown')} "
@@ -93,36 +120,42 @@ class Service:
             )
             if report.stopped:
                 summary += f"; stopped: {report.stopped}"
-                log.warning(summary)
-            else:
-                log.info(summary)
+            if len(self.config.served()) > 1:
+                summary = f"office {office.key}: {summary}"
+            (log.warning if report.stopped else log.info)(summary)
         except Exception as exc:  # the service keeps running; the next tick tries again
+            daily = False
             summary = f"cycle failed: {exc}"
             log.exception(summary)
-        try:
-            if not self.stopping.is_set():
-                summary += self.digest_if_due()
-            with self.store.begin() as conn:
-                leases.record_cycle(conn, self.holder, clock.utc_now(), summary)
-        finally:
-            self.lock.release()
+        if daily and not self.stopping.is_set():
+            summary += self.digest_if_due(config)
+        return summary
+
+    def owns_daily_work(self, office: str) -> bool:
+        """Return whether this service does an office's once-a-day work now: always alone on SQLite; on
+        PostgreSQL while it holds the office's lease (taken when free, or when its holder fell silent)."""
+        if not self.shared:
+            return True
+        with self.store.begin() as conn:
+            other = leases.acquire(conn, self.holder, clock.utc_now(), STALE_AFTER, leases.office_name(office))
+        return other is None
 
     def wait_for_cycle(self) -> None:
         """Wait until a cycle under way has finished (it stops after the card in flight)."""
         with self.lock:
             pass
 
-    def digest_if_due(self) -> str:
-        """Send the morning digest once the send time has passed today, once a day; say so for the log."""
-        now = clock.office_now(self.config.office.timezone)
+    def digest_if_due(self, config: Config) -> str:
+        """Send an office's morning digest once its send time has passed today, once a day; say so for the log."""
+        now = clock.office_now(config.office.timezone)
         today = now.date()
-        if now.time() < self.config.office.send_time or digest.already_sent(self.store, today):
+        if now.time() < config.office.send_time or digest.already_sent(self.store, config.office.key, today):
             return ""
         try:
-            written = digest.compose(self.store, self.config, today)
+            written = digest.compose(self.store, config, today)
             self.transport.open()
             try:
-                outcome = self.transport.send(digest.message_of(written, self.config, clock.utc_now()))
+                outcome = self.transport.send(digest.message_of(written, config, clock.utc_now()))
             finally:
                 self.transport.close()
         except Exception as exc:  # the digest is tried again on the next tick
@@ -136,17 +169,19 @@ class Service:
         return "; digest sent"
 
     def beat(self, next_run: dt.datetime | None) -> None:
-        """Renew the lease; stop if another service took it over."""
+        """Renew the leases; stop if another service took this one's over."""
         with self.store.begin() as conn:
-            kept = leases.heartbeat(conn, self.holder, clock.utc_now(), next_run)
+            now = clock.utc_now()
+            kept = leases.heartbeat(conn, self.holder, now, next_run, self.lease)
+            leases.renew_all(conn, self.holder, now)
         if not kept:
             log.error("another service took over this database; stopping")
             self.stopping.set()
 
     def release(self) -> None:
-        """Give the lease up."""
+        """Give the leases up."""
         with self.store.begin() as conn:
-            leases.release(conn, self.holder)
+            leases.release_all(conn, self.holder)
 
 
 def run_service(store: Store, config: Config, transport: Transport) -> int:
@@ -173,20 +208,24 @@ def run_service(store: Store, config: Config, transport: Transport) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     service.acquire()
-    send_at = config.office.send_time
     scheduler.add_job(service.cycle, "date", run_date=dt.datetime.now(zone), id="start-up")
-    scheduler.add_job(service.cycle, CronTrigger(hour=send_at.hour, minute=send_at.minute, timezone=zone), id="daily")
+    # The cycle at each office's send time, on the office's own clock.
+    daily = [f"daily-{office.key}" for office in config.served()]
+    for job_id, office in zip(daily, config.served(), strict=True):
+        trigger = CronTrigger(hour=office.send_time.hour, minute=office.send_time.minute, timezone=office.tz)
+        scheduler.add_job(service.cycle, trigger, id=job_id)
     scheduler.add_job(service.cycle, IntervalTrigger(minutes=TICK_MINUTES, timezone=zone), id="tick")
 
     def beat() -> None:
-        job = scheduler.get_job("daily")
-        next_run = job.next_run_time.astimezone(dt.UTC).replace(tzinfo=None) if job and job.next_run_time else None
+        runs = [job.next_run_time for job in map(scheduler.get_job, daily) if job and job.next_run_time]
+        next_run = min(runs).astimezone(dt.UTC).replace(tzinfo=None) if runs else None
         service.beat(next_run)
         if service.stopping.is_set():
             scheduler.shutdown(wait=False)
 
     scheduler.add_job(beat, IntervalTrigger(seconds=int(HEARTBEAT.total_seconds()), timezone=zone), id="heartbeat")
-    log.info("cardsender service started as %s; sends daily at %s %s", service.holder, send_at.strftime("%H:%M"), zone)
+    times = ", ".join(f"{o.send_time:%H:%M} {o.timezone}" for o in config.served())
+    log.info("cardsender service started as %s; sends daily at %s", service.holder, times)
     try:
         if not service.stopping.is_set():
             scheduler.start()

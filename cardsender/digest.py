@@ -29,11 +29,12 @@ from cardsender.views.labels import occasion_label
 
 @dataclass(frozen=True, slots=True)
 class Digest:
-    """The digest of one day: its subject and text."""
+    """The digest of one office's day: its subject and text."""
 
     day: dt.date
     subject: str
     text: str
+    office: str = "main"
 
 
 def _last_purchases(store: Store, ids: list[str]) -> dict[str, str]:
@@ -60,9 +61,9 @@ def compose(store: Store, config: Config, today: dt.date) -> Digest:
     posted = [t for t in touches if t.suppressed_reason is None and t.channel == "post"]
     missed = [t for t in touches if (t.suppressed_reason or "").startswith("missed")]
     with store.begin() as conn:
-        waiting = queries.list_rows(conn, ("held", "unknown", "failed"))
+        waiting = queries.list_rows(conn, ("held", "unknown", "failed"), config.office.key)
         unposted = queries.printed_batches(conn)
-        lease = leases.read(conn)
+        running = leases.services(conn)
         names = customer_queries.display_names(
             conn, [*(c.customer_id for c in calls), *(t.customer_id for t in posted)]
         )
@@ -95,12 +96,13 @@ def compose(store: Store, config: Config, today: dt.date) -> Digest:
     if unposted:
         lines += ["", "Printed, not yet marked mailed:"]
         lines += [f"- batch {batch}: {count} cards (cardsender mark-mailed {batch})" for batch, count in unposted]
-    if lease is not None and "stopped:" in lease.last_cycle:
-        lines += ["", f"Server problem in the last run: {lease.last_cycle.split('stopped:', 1)[1].strip()}"]
+    problems = [lease.last_cycle.split("stopped:", 1)[1].strip() for lease in running if "stopped:" in lease.last_cycle]
+    if problems:
+        lines += ["", f"Server problem in the last run: {problems[0]}"]
     subject = (
         f"{config.office.name}: {len(calls)} to call, {len(posted)} cards to post, {report.coverage_percent}% covered"
     )
-    return Digest(today, subject, "\n".join(lines) + "\n")
+    return Digest(today, subject, "\n".join(lines) + "\n", config.office.key)
 
 
 def message_of(digest: Digest, config: Config, now: dt.datetime) -> EmailMessage:
@@ -118,14 +120,17 @@ def message_of(digest: Digest, config: Config, now: dt.datetime) -> EmailMessage
     return message
 
 
-def already_sent(store: Store, day: dt.date) -> bool:
-    """Return whether the digest of a day went out."""
+def already_sent(store: Store, office: str, day: dt.date) -> bool:
+    """Return whether an office's digest of a day went out."""
     with store.begin() as conn:
-        return conn.execute(select(digests.c.day).where(digests.c.day == day)).first() is not None
+        query = select(digests.c.day).where(digests.c.office == office, digests.c.day == day)
+        return conn.execute(query).first() is not None
 
 
 def record(store: Store, digest: Digest, now: dt.datetime) -> bool:
-    """Record that a day's digest went out; return False when it already had."""
+    """Record that an office's digest of a day went out; return False when it already had."""
     with store.begin() as conn:
-        stmt = insert_or_ignore(conn, digests, ("day",)).values(day=digest.day, sent_at=now, summary=digest.subject)
+        stmt = insert_or_ignore(conn, digests, ("office", "day")).values(
+            office=digest.office, day=digest.day, sent_at=now, summary=digest.subject
+        )
         return insert_if_new(conn, stmt)

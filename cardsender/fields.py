@@ -15,12 +15,12 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 
 from cardsender.errors import InputError
-from cardsender.records import CHANNELS, Birthday
+from cardsender.records import CHANNELS, OFFICE_KEY, Birthday
 
 FIELDS = (
     "id", "first_name", "last_name", "email", "birthday", "country", "subdivision", "street", "city",
     "postal_code", "channel", "language", "owner", "customer_since", "no_email", "no_post", "no_humor",
-    "do_not_contact", "notes",
+    "do_not_contact", "notes", "office",
 )  # fmt: skip
 BOOLEAN_FIELDS = ("no_email", "no_post", "no_humor", "do_not_contact")
 _ALIASES = {
@@ -38,6 +38,7 @@ _ALIASES = {
     "owner": ("staffowner", "accountmanager", "staff"),
     "customer_since": ("since", "customersince", "firstpurchase"),
     "notes": ("note", "comments"),
+    "office": ("branch", "location"),
 }
 _HEADER_NAMES = {name.replace("_", ""): name for name in FIELDS} | {
     alias: name for name, aliases in _ALIASES.items() for alias in aliases
@@ -197,6 +198,17 @@ def parse_text(text: str, field: str) -> str:
     return value
 
 
+def parse_office(text: str, field: str = "office") -> str:
+    """Return an office key such as ``main`` or ``north`` (case is ignored); blank means not given."""
+    value = text.strip().lower()
+    if value and not OFFICE_KEY.match(value):
+        raise InputError(
+            f"{field} '{text.strip()[:40]}' is not an office key (lower-case letters, digits, - and _, "
+            "as in the config's [offices.<key>])"
+        )
+    return value
+
+
 def parse_id(text: str, field: str = "id") -> str:
     """Return a customer id: required, one line."""
     value = text.strip()
@@ -222,6 +234,7 @@ def parse_customer_fields(raw: Mapping[str, str], date_format: str | None = None
         "country": parse_country,
         "channel": lambda v: parse_channel(v) if v.strip() else None,
         "language": parse_language,
+        "office": parse_office,
     }
     values: dict[str, Any] = {}
     for field, text in raw.items():

@@ -124,9 +124,10 @@ def state_counts(store: Store) -> dict[str, int]:
 
 
 def service_lease(store: Store) -> Lease | None:
-    """Return the service's lease: who runs it, its heartbeat, last cycle and next run."""
+    """Return the lease of the service heard from last: who runs it, its heartbeat, last cycle and next run."""
     with store.begin() as conn:
-        return leases.read(conn)
+        running = leases.services(conn)
+    return running[0] if running else None
 
 
 def approve(store: Store, rows: Iterable[int] | None, *, due_by: dt.date, now: dt.datetime) -> int:

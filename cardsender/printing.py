@@ -105,7 +105,7 @@ def print_batch(
     with store.begin() as conn:
         ids = queries.customer_row_ids(conn, (t.customer_id for t in posted))
         queries.record_touches(conn, posted, ids, config.occasions.grace_days, now)
-        due = queries.printable_rows(conn, last, today)
+        due = queries.printable_rows(conn, last, today, config.office.key)
         already = len(queries.printed_between(conn, first, last))
     ready: list[PrintedCard] = []
     held: list[tuple[queries.OutboxRow, str]] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 CHANNELS = ("email", "post", "both")
@@ -13,6 +14,10 @@ EVENT_SOURCES = ("import", "cli", "card")
 OPT_FLAGS = ("no_email", "no_post", "no_humor", "do_not_contact")
 # The occasions a card has wording for (a birthday sent late uses the belated one).
 CARD_OCCASIONS = ("birthday", "birthday_belated", "thanksgiving", "april_fools", "thank_you", "check_in")
+# The key of the office of a single-office config, and of every customer not given one.
+DEFAULT_OFFICE = "main"
+# An office key, as written in [offices.<key>] and in a customer's office column.
+OFFICE_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 # How staff settle a card whose fate is unknown.
 RESOLUTIONS = ("sent", "resend", "cancel")
 
@@ -57,6 +62,7 @@ class Customer:
     added_on: dt.date | None = None
     # Set when the mail server refused the address for good; cleared when the email changes.
     email_bouncing: bool = False
+    office: str = DEFAULT_OFFICE
 
     @property
     def display_name(self) -> str:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from pathlib import Path
 
+from sqlalchemy import Connection
+
 from cardsender import agenda, cards
 from cardsender.config import Config
 from cardsender.delivery.mail import FileTransport, Outcome, ServerError, Transport
@@ -33,6 +35,8 @@ from cardsender.views.labels import occasion_label
 
 # How long a claim lasts before another cycle may take the row for lost (it then becomes unknown).
 LEASE = dt.timedelta(minutes=30)
+# Rows claimed at a time: services sharing an office's sending each take a batch, then come back for more.
+CLAIM_BATCH = 20
 # Waits before retrying a temporary failure: 15 minutes, doubling, at most 6 hours.
 FIRST_RETRY = dt.timedelta(minutes=15)
 LONGEST_RETRY = dt.timedelta(hours=6)
@@ -138,8 +142,7 @@ class SendCycle:
         touches = [t for t in agenda.plan_touches(self.store, self.config, self.today) if t.channel == "email"]
         with self.store.begin() as conn:
             now = self.now()
-            gone = [worker for worker in queries.sending_claimants(conn) if worker_is_gone(worker)]
-            report.recovered = queries.recover_abandoned(conn, now, gone)
+            report.recovered += self._recover(conn, now)
             report.expired = queries.expire_overdue(conn, self.today, now)
             ids = queries.customer_row_ids(conn, (t.customer_id for t in touches))
             report.planned = queries.record_touches(
@@ -147,48 +150,75 @@ class SendCycle:
             )
 
     def run(
-        self, transport: Transport, limit: int | None = None, should_stop: Callable[[], bool] = lambda: False
+        self,
+        transport: Transport,
+        limit: int | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+        plan: bool = True,
     ) -> CycleReport:
-        """Plan, then send what is due over one connection, recording each result as it comes.
+        """Plan (unless another service does), then send what is due over one connection, a claimed batch at a
+        time, recording each result as it comes, until nothing is due.
 
         ``should_stop`` is asked before each card: when it says so, the cards not yet sent go back to pending.
         """
         report = CycleReport(dry_run=False)
-        self.plan(report)
-        allowed = self._daily_allowance()
-        if allowed <= 0:
-            report.stopped = f"the daily limit of {self.config.email.rate_per_day} emails is reached"
-            return report
-        with self.store.begin() as conn:
-            limit = allowed if limit is None else min(limit, allowed)
-            claimed = queries.claim_due(conn, self.today, self.now(), self.worker, LEASE, limit)
-        if not claimed:
-            return report
-        still_due = self._still_due(claimed)
-        try:
-            transport.open()
-        except ServerError as exc:
-            self._release(claimed, str(exc))
-            report.stopped = str(exc)
-            return report
+        if plan:
+            self.plan(report)
         pause = 60.0 / self.config.email.rate_per_minute
+        left = limit
+        opened = False
         try:
-            for index, row in enumerate(claimed):
-                if should_stop():
-                    self._release(claimed[index:], "the service was stopping")
-                    report.stopped = "stopped by request"
+            while left is None or left > 0:
+                allowed = self._daily_allowance()
+                if allowed <= 0:
+                    report.stopped = f"the daily limit of {self.config.email.rate_per_day} emails is reached"
                     break
-                if index:
-                    self.sleep(pause)
-                try:
-                    report.results.append(self._send_one(row, still_due, transport))
-                except ServerError as exc:
-                    self._release(claimed[index:], str(exc))
-                    report.stopped = str(exc)
+                claimed = self._claim(report, min(CLAIM_BATCH, allowed, CLAIM_BATCH if left is None else left))
+                if not claimed:
+                    break
+                if left is not None:
+                    left -= len(claimed)
+                still_due = self._still_due(claimed)
+                if not opened:
+                    try:
+                        transport.open()
+                    except ServerError as exc:
+                        self._release(claimed, str(exc))
+                        report.stopped = str(exc)
+                        break
+                    opened = True
+                for index, row in enumerate(claimed):
+                    if should_stop():
+                        self._release(claimed[index:], "the service was stopping")
+                        report.stopped = "stopped by request"
+                        break
+                    if report.results:
+                        self.sleep(pause)
+                    try:
+                        report.results.append(self._send_one(row, still_due, transport))
+                    except ServerError as exc:
+                        self._release(claimed[index:], str(exc))
+                        report.stopped = str(exc)
+                        break
+                if report.stopped:
                     break
         finally:
-            transport.close()
+            if opened:
+                transport.close()
         return report
+
+    def _claim(self, report: CycleReport, size: int) -> list[queries.OutboxRow]:
+        """Claim the next batch of this office's due cards, first turning rows abandoned by a crash to unknown."""
+        with self.store.begin() as conn:
+            now = self.now()
+            report.recovered += self._recover(conn, now)
+            return queries.claim_due(conn, self.today, now, self.worker, LEASE, size, self.config.office.key)
+
+    @staticmethod
+    def _recover(conn: Connection, now: dt.datetime) -> int:
+        """Turn rows in sending whose claim ran out, or whose service on this machine is gone, to unknown."""
+        gone = [worker for worker in queries.sending_claimants(conn) if worker_is_gone(worker)]
+        return queries.recover_abandoned(conn, now, gone)
 
     def dry_run(self, folder: Path, limit: int | None = None) -> CycleReport:
         """Render what would be sent today into a folder of .eml files; the outbox is not changed."""

@@ -52,7 +52,8 @@ def pytest_report_header() -> str:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run every test that uses a database once per database in use."""
     if "database" in metafunc.fixturenames:
-        names = ["sqlite", "postgresql"] if postgres_base_url() else ["sqlite"]
+        both = postgres_base_url() and not metafunc.definition.get_closest_marker("sqlite_only")
+        names = ["sqlite", "postgresql"] if both else ["sqlite"]
         metafunc.parametrize("database", names, indirect=True)
 
 

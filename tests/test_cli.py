@@ -252,7 +252,8 @@ def test_customers_show_json(shop: Workspace) -> None:
         "country": "CA", "subdivision": "", "street": "", "city": "", "postal_code": "", "channel": "email",
         "language": "fr-CA", "owner": "Maria", "customer_since": None, "no_email": False, "no_post": False,
         "no_humor": False, "do_not_contact": False, "notes": "", "added_on": today().isoformat(),
-        "email_bouncing": False, "last_contact": days_ago(10).isoformat(), "days_since_contact": 10,
+        "email_bouncing": False, "office": "main", "last_contact": days_ago(10).isoformat(),
+        "days_since_contact": 10,
         "years_as_customer": 0,
         "history": [
             {"occurred_at": f"{days_ago(10)}T10:00:00", "kind": "purchase", "summary": "Road bike",
@@ -289,6 +290,7 @@ def test_customers_show_text(shop: Workspace) -> None:
         "notes\n"
         f"added_on        {today()}\n"
         "email_bouncing  no\n"
+        "office          main\n"
         "\n"
         "History:\n"
         "When              Kind  Summary            Source\n"
@@ -330,7 +332,7 @@ def test_edit_without_change_says_so(shop: Workspace) -> None:
          "birthday '31/02/1980' is not a date (expected YYYY-MM-DD, --MM-DD or DD/MM/YYYY or MM/DD/YYYY)"),
         ("colour=red", "'colour' is not a customer field; fields are: first_name, last_name, email, birthday, "
          "country, subdivision, street, city, postal_code, channel, language, owner, customer_since, no_email, "
-         "no_post, no_humor, do_not_contact, notes"),
+         "no_post, no_humor, do_not_contact, notes, office"),
         ("channel=fax", "channel 'fax' is not one of: email, post, both"),
         ("channel=", "channel cannot be empty; use email, post or both"),
         ("no_humor=maybe", "no_humor 'maybe' is not a yes/no value (use true, false, yes, no, 1, 0, x or leave it "
@@ -526,7 +528,7 @@ def test_export_prints_everything_stored(shop: Workspace) -> None:
             "subdivision": "", "street": "千代田区丸の内1-1", "city": "東京都", "postal_code": "", "channel": "post",
             "language": "", "owner": "Aiko", "customer_since": None, "no_email": False, "no_post": False,
             "no_humor": True, "do_not_contact": False, "notes": "", "added_on": today().isoformat(),
-            "email_bouncing": False,
+            "email_bouncing": False, "office": "main",
             "created_at": "2026-01-05T15:30:00Z", "updated_at": "2026-01-05T15:30:00Z",
         },
         "contact_history": [

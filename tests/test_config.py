@@ -134,7 +134,7 @@ OFFICE_KEYS = (
     [
         ('[office]\ncolour = "red"\n', f"[office] colour: unknown key; known keys are: {OFFICE_KEYS}"),
         ('[officee]\nname = "x"\n', "officee: unknown key; known keys are: "
-         "database, email, import, keep_in_touch, occasions, office, print, templates"),
+         "database, email, import, keep_in_touch, occasions, office, offices, print, templates"),
         ('[keep_in_touch]\nmax_gap_days = "seventy"\n',
          "[keep_in_touch] max_gap_days: expected a whole number, got 'seventy'"),
         ("[office]\nname = 12\n", "[office] name: expected a string in quotes, got 12"),

@@ -22,6 +22,7 @@ from cardsender.config import load_config
 from cardsender.fields import parse_customer_fields
 from cardsender.records import ContactEvent
 from cardsender.store import Store
+from cardsender.store import lease as leases
 from cardsender.store.customers import add_event, insert_customer
 from cardsender.store.schema import service_lease
 from tests.smtpd import SmtpServerFactory, smtp_server_fixture  # noqa: F401 (the fixture)
@@ -138,7 +139,7 @@ def test_the_service_sends_what_is_due_at_start_and_stops_cleanly(
     assert received == ["hello@harbourbikes.example", "s0@example.com", "s1@example.com", "s2@example.com"]
     assert server.connections == 2  # the cards over one connection, then the digest
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
-        heartbeat = conn.execute(service_lease.select()).mappings().one()["heartbeat_at"]
+        heartbeat = leases.services(conn)[0].heartbeat_at
     assert heartbeat.year == 2000  # released: the next service may start at once
     stopped = CliRunner().invoke(cli, ["--config", str(config), "status"]).stdout.splitlines()[0]
     assert stopped.startswith("Service: not running; last cycle ")
@@ -162,6 +163,7 @@ def test_sigterm_in_the_middle_of_a_batch_leaves_nothing_sending(
     assert len(cards_written(folder)) == final.count("sent")
 
 
+@pytest.mark.sqlite_only  # on PostgreSQL several services share the database (test_services.py)
 def test_a_second_service_on_the_same_database_is_refused(
     database_url: str, folder: Path, services: list[subprocess.Popen[str]]
 ) -> None:
@@ -178,17 +180,25 @@ def test_a_second_service_on_the_same_database_is_refused(
     assert first.returncode == 0
 
 
-def test_a_stale_lease_is_taken_over(database_url: str, folder: Path, services: list[subprocess.Popen[str]]) -> None:
-    """A lease whose heartbeat stopped minutes ago (a service that was killed) does not block a new one."""
+def test_a_stale_lease_is_taken_over(
+    database: str, database_url: str, folder: Path, services: list[subprocess.Popen[str]]
+) -> None:
+    """A lease whose heartbeat stopped minutes ago (a service that was killed) does not block a new one.
+
+    On SQLite that is the one service's lease; on PostgreSQL the lease of the office's once-a-day work.
+    """
     config = write_config(folder, database_url, rate_per_minute=10_000)
     seed(config, 1)
     long_ago = clock.utc_now() - dt.timedelta(minutes=10)
+    name = leases.office_name("main") if database == "postgresql" else leases.SERVICE
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
-        conn.execute(service_lease.insert().values(id=1, holder="elsewhere:1", started_at=long_ago,
+        conn.execute(service_lease.insert().values(name=name, holder="elsewhere:1", started_at=long_ago,
                                                    heartbeat_at=long_ago, last_cycle=""))  # fmt: skip
     service = start(config, services)
     wait_for(lambda: states(config) == ["sent"])
-    assert _lease_holder(config) != "elsewhere:1"
+    with Store.open(load_config(config).database.url) as store, store.begin() as conn:
+        taken = leases.read(conn, name)
+    assert taken is not None and taken.holder == _lease_holder(config) != "elsewhere:1"
     service.send_signal(signal.SIGTERM)
     service.communicate(timeout=60)
     assert service.returncode == 0
@@ -197,8 +207,8 @@ def test_a_stale_lease_is_taken_over(database_url: str, folder: Path, services: 
 def _lease_holder(config: Path) -> str | None:
     """Return who holds the service lease, if anyone ever did."""
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
-        row = conn.execute(service_lease.select()).mappings().first()
-    return None if row is None else str(row["holder"])
+        running = leases.services(conn)
+    return running[0].holder if running else None
 
 
 def test_one_digest_a_day_goes_to_the_office(

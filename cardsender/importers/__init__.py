@@ -10,7 +10,7 @@ When nothing is refused, a rejects file left by an earlier import is removed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -24,6 +24,7 @@ from cardsender.importers import csv_customers, history, vcard
 from cardsender.importers.csvfile import CsvReader, CsvRejects, RejectsFile, rejects_path
 from cardsender.importers.email_domains import memoized_domain_checks
 from cardsender.importers.results import ImportResult, Progress, RowError
+from cardsender.records import DEFAULT_OFFICE
 from cardsender.store import Store
 
 __all__ = ["ImportResult", "Progress", "RowError", "import_customers", "import_history"]
@@ -37,17 +38,21 @@ def import_customers(
     now: dt.datetime,
     date_format: str | None = None,
     progress: Progress | None = None,
+    offices: Collection[str] = (DEFAULT_OFFICE,),
+    default_office: str = DEFAULT_OFFICE,
 ) -> ImportResult:
     """Add or update customers from a .csv or .vcf file, by id.
 
     ``today`` (office-local) becomes ``added_on`` of new customers; ``now`` (UTC)
     their ``created_at``/``updated_at``.  ``date_format`` (DD/MM/YYYY or
-    MM/DD/YYYY) reads slash dates that would otherwise be ambiguous.
+    MM/DD/YYYY) reads slash dates that would otherwise be ambiguous.  A row's office must be one of
+    ``offices``; a new customer without one joins ``default_office``.
     """
     path = Path(path)
     refuse_folder(path)
     suffix = path.suffix.lower()
-    options: dict[str, Any] = {"today": today, "now": now, "date_format": date_format, "progress": progress}
+    options: dict[str, Any] = {"today": today, "now": now, "date_format": date_format, "progress": progress,
+                               "offices": tuple(offices), "default_office": default_office}  # fmt: skip
     with memoized_domain_checks():
         if suffix == ".csv":
             with CsvReader(path) as reader, CsvRejects(rejects_path(path), reader.header, reader.delimiter) as rejects:

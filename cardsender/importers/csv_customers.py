@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 from sqlalchemy import Connection
 
@@ -33,10 +34,12 @@ def import_rows(
     now: dt.datetime,
     date_format: str | None,
     progress: Progress | None,
+    offices: Collection[str],
+    default_office: str,
 ) -> ImportResult:
     """Upsert every valid row; write refused rows to ``rejects``."""
     columns, ignored = map_columns(reader)
-    writer = CustomerWriter(conn, today=today, now=now)
+    writer = CustomerWriter(conn, today=today, now=now, offices=offices, default_office=default_office)
     tally = Tally()
     for count, (line, cells) in enumerate(reader.rows(), start=1):
         try:

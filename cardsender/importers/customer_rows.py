@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Connection
 
 from cardsender.errors import InputError
 from cardsender.fields import default_channel
+from cardsender.records import DEFAULT_OFFICE
 from cardsender.store.customers import (
     columns_from_fields,
     customer_id_map,
@@ -29,8 +31,18 @@ class CustomerWriter:
     letting the later silently win would lose one of them.
     """
 
-    def __init__(self, conn: Connection, *, today: dt.date, now: dt.datetime) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        today: dt.date,
+        now: dt.datetime,
+        offices: Collection[str] = (DEFAULT_OFFICE,),
+        default_office: str = DEFAULT_OFFICE,
+    ) -> None:
         self.conn = conn
+        self.offices = offices
+        self.default_office = default_office
         self.stamps = {"added_on": today, "created_at": now, "updated_at": now}
         self.known = customer_id_map(conn)
         self.seen: dict[str, int] = {}
@@ -49,6 +61,14 @@ class CustomerWriter:
                 "one row, and delete this one from the rejects file unless it should replace that one"
             )
         existing = external_id in self.known
+        office = values.get("office")
+        if office and office not in self.offices:
+            raise InputError(
+                f"office '{office}' is not one this config serves ({', '.join(self.offices)}); correct the row, "
+                f"or add [offices.{office}] to the config"
+            )
+        if not office and not existing:
+            values["office"] = self.default_office
         if values.get("channel") is None:
             # A new customer always gets a channel; a known one only when the row says how to reach them.
             if not existing or "email" in values or "street" in values:

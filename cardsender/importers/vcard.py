@@ -28,7 +28,7 @@ import hashlib
 import io
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -269,9 +269,11 @@ def import_cards(
     now: dt.datetime,
     date_format: str | None,
     progress: Progress | None,
+    offices: Collection[str],
+    default_office: str,
 ) -> ImportResult:
     """Upsert every readable card; copy refused cards to ``rejects``."""
-    writer = CustomerWriter(conn, today=today, now=now)
+    writer = CustomerWriter(conn, today=today, now=now, offices=offices, default_office=default_office)
     tally = Tally()
     for count, card in enumerate(reader.cards(), start=1):
         try:

@@ -18,7 +18,7 @@ from cardsender.store.schema import contact_events, customers
 _PLAIN_COLUMNS = (
     "first_name", "last_name", "email", "country", "subdivision", "street", "city", "postal_code",
     "channel", "language", "owner", "customer_since", "no_email", "no_post", "no_humor",
-    "do_not_contact", "notes", "email_bouncing",
+    "do_not_contact", "notes", "email_bouncing", "office",
 )  # fmt: skip
 
 
@@ -33,6 +33,8 @@ def columns_from_fields(values: Mapping[str, Any]) -> dict[str, Any]:
             row["birth_year"] = birthday.year if birthday else None
             row["birth_month"] = birthday.month if birthday else None
             row["birth_day"] = birthday.day if birthday else None
+        elif name == "office" and not value:
+            continue  # a blank office leaves it as it is (the default office for a new customer)
         elif name in _PLAIN_COLUMNS:
             row[name] = value
         else:

@@ -1,21 +1,43 @@
-"""The lease that lets one service at a time run against a database, with its heartbeat and last cycle."""
+"""Leases by name, each with a holder and a heartbeat.
+
+On SQLite the lease ``service`` lets one service at a time run against the
+database.  On PostgreSQL several services share the database: each one keeps a
+lease of its own (``service:<holder>``) so that ``status`` can show it, and the
+once-a-day work of an office (planning, the digest) is done by whichever
+service holds ``office:<key>``.  Sending needs no lease there: the outbox
+claims share it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 
+from cardsender.store.dialect import insert_if_new, insert_or_ignore
 from cardsender.store.schema import service_lease
 
-LEASE_ROW = 1
+SERVICE = "service"
+# A clean stop sets the heartbeat this far back, so the next service takes over at once.
+RELEASED = dt.datetime(2000, 1, 1)
+
+
+def service_name(shared: bool, holder: str) -> str:
+    """Return the name of a service's own lease: ``service`` alone on SQLite, one per service on PostgreSQL."""
+    return f"{SERVICE}:{holder}" if shared else SERVICE
+
+
+def office_name(key: str) -> str:
+    """Return the name of the lease on an office's once-a-day work."""
+    return f"office:{key}"
 
 
 @dataclass(frozen=True, slots=True)
 class Lease:
-    """Who runs the service, since when, its last heartbeat and cycle, and its next run."""
+    """Who holds a lease, since when, its last heartbeat and cycle, and its next run."""
 
+    name: str
     holder: str
     started_at: dt.datetime
     heartbeat_at: dt.datetime
@@ -24,45 +46,79 @@ class Lease:
     next_run_at: dt.datetime | None
 
 
-def read(conn: Connection) -> Lease | None:
-    """Return the lease, or None when no service ever ran."""
-    row = conn.execute(select(service_lease).where(service_lease.c.id == LEASE_ROW)).mappings().first()
+def _lease(row: dict[str, object] | None) -> Lease | None:
     if row is None:
         return None
-    return Lease(row["holder"], row["started_at"], row["heartbeat_at"], row["last_cycle_at"], row["last_cycle"],
-                 row["next_run_at"])  # fmt: skip
+    return Lease(**{name: row[name] for name in Lease.__slots__})  # type: ignore[arg-type]
 
 
-def acquire(conn: Connection, holder: str, now: dt.datetime, stale_after: dt.timedelta) -> Lease | None:
-    """Take the lease for ``holder``; return the other live holder instead when there is one.
+def read(conn: Connection, name: str = SERVICE) -> Lease | None:
+    """Return a lease, or None when it was never taken."""
+    row = conn.execute(select(service_lease).where(service_lease.c.name == name)).mappings().first()
+    return _lease(dict(row) if row is not None else None)
 
-    Run inside a transaction that locks the table for writing (SQLite: BEGIN IMMEDIATE), so that
-    two services starting at once cannot both take it.
+
+def services(conn: Connection) -> list[Lease]:
+    """Return the leases of the services (one on SQLite, one per service on PostgreSQL), latest heartbeat first."""
+    query = select(service_lease).where(or_(service_lease.c.name == SERVICE, service_lease.c.name.like(f"{SERVICE}:%")))
+    rows = conn.execute(query.order_by(service_lease.c.heartbeat_at.desc())).mappings().all()
+    return [lease for row in rows if (lease := _lease(dict(row))) is not None]
+
+
+def acquire(
+    conn: Connection, holder: str, now: dt.datetime, stale_after: dt.timedelta, name: str = SERVICE
+) -> Lease | None:
+    """Take a lease for ``holder``, or renew it; return the other live holder instead when there is one.
+
+    Run inside a transaction that locks the row for writing (SQLite: BEGIN IMMEDIATE;
+    PostgreSQL: the row lock taken here), so that two services cannot both take it.
     """
-    current = read(conn)
+    query = select(service_lease).where(service_lease.c.name == name)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).mappings().first()
+    current = _lease(dict(row) if row is not None else None)
     if current is not None and current.holder != holder and now - current.heartbeat_at < stale_after:
         return current
+    if current is not None and current.holder == holder:
+        conn.execute(service_lease.update().where(service_lease.c.name == name).values(heartbeat_at=now))
+        return None
     values = {"holder": holder, "started_at": now, "heartbeat_at": now, "next_run_at": None}
     if current is None:
-        conn.execute(service_lease.insert().values(id=LEASE_ROW, last_cycle="", **values))
+        stmt = insert_or_ignore(conn, service_lease, ("name",)).values(name=name, last_cycle="", **values)
+        if not insert_if_new(conn, stmt):  # another service inserted it first
+            return read(conn, name)
     else:
-        conn.execute(service_lease.update().where(service_lease.c.id == LEASE_ROW).values(**values))
+        conn.execute(service_lease.update().where(service_lease.c.name == name).values(**values))
     return None
 
 
-def heartbeat(conn: Connection, holder: str, now: dt.datetime, next_run_at: dt.datetime | None) -> bool:
-    """Renew the lease; return False when another service has taken it over."""
-    stmt = service_lease.update().where(service_lease.c.id == LEASE_ROW, service_lease.c.holder == holder)
+def heartbeat(
+    conn: Connection, holder: str, now: dt.datetime, next_run_at: dt.datetime | None, name: str = SERVICE
+) -> bool:
+    """Renew a lease; return False when another service has taken it over."""
+    stmt = service_lease.update().where(service_lease.c.name == name, service_lease.c.holder == holder)
     return bool(conn.execute(stmt.values(heartbeat_at=now, next_run_at=next_run_at)).rowcount)
 
 
-def record_cycle(conn: Connection, holder: str, now: dt.datetime, outcome: str) -> None:
+def record_cycle(conn: Connection, holder: str, now: dt.datetime, outcome: str, name: str = SERVICE) -> None:
     """Record when the last cycle ran and what it did."""
-    stmt = service_lease.update().where(service_lease.c.id == LEASE_ROW, service_lease.c.holder == holder)
+    stmt = service_lease.update().where(service_lease.c.name == name, service_lease.c.holder == holder)
     conn.execute(stmt.values(last_cycle_at=now, last_cycle=outcome, heartbeat_at=now))
 
 
-def release(conn: Connection, holder: str) -> None:
-    """Give the lease up at a clean stop: the heartbeat is set far back so the next service starts at once."""
-    stmt = service_lease.update().where(service_lease.c.id == LEASE_ROW, service_lease.c.holder == holder)
-    conn.execute(stmt.values(heartbeat_at=dt.datetime(2000, 1, 1), next_run_at=None))
+def release(conn: Connection, holder: str, name: str = SERVICE) -> None:
+    """Give a lease up at a clean stop: the heartbeat is set far back so the next service starts at once."""
+    stmt = service_lease.update().where(service_lease.c.name == name, service_lease.c.holder == holder)
+    conn.execute(stmt.values(heartbeat_at=RELEASED, next_run_at=None))
+
+
+def release_all(conn: Connection, holder: str) -> None:
+    """Give up every lease a service holds (its own and its offices')."""
+    stmt = service_lease.update().where(service_lease.c.holder == holder)
+    conn.execute(stmt.values(heartbeat_at=RELEASED, next_run_at=None))
+
+
+def renew_all(conn: Connection, holder: str, now: dt.datetime) -> None:
+    """Renew the heartbeat of every lease a service holds, so that no other service takes its offices' work."""
+    conn.execute(service_lease.update().where(service_lease.c.holder == holder).values(heartbeat_at=now))

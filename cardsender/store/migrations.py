@@ -135,6 +135,44 @@ def _digests(conn: Connection) -> None:
     meta.create_all(conn, tables=[table])
 
 
+def _offices(conn: Connection) -> None:
+    """Version 8: customers belong to an office; leases by name; one digest a day per office."""
+    conn.execute(text("ALTER TABLE customers ADD COLUMN office VARCHAR(100) NOT NULL DEFAULT 'main'"))
+    conn.execute(text("CREATE INDEX ix_customers_office ON customers (office)"))
+    meta = MetaData()
+    # The lease only matters while a service runs: a service that starts after the upgrade takes it anew.
+    conn.execute(text("DROP TABLE service_lease"))
+    lease = Table(
+        "service_lease",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("name", String(200), nullable=False, unique=True),
+        Column("holder", String(200), nullable=False),
+        Column("started_at", DateTime, nullable=False),
+        Column("heartbeat_at", DateTime, nullable=False),
+        Column("last_cycle_at", DateTime),
+        Column("last_cycle", Text, nullable=False, default=""),
+        Column("next_run_at", DateTime),
+    )
+    office_digests = Table(
+        "digests_by_office",
+        meta,
+        Column("office", String(100), primary_key=True),
+        Column("day", Date, primary_key=True),
+        Column("sent_at", DateTime, nullable=False),
+        Column("summary", Text, nullable=False, default=""),
+    )
+    meta.create_all(conn, tables=[lease, office_digests])
+    conn.execute(
+        text(
+            "INSERT INTO digests_by_office (office, day, sent_at, summary) "
+            "SELECT 'main', day, sent_at, summary FROM digests"
+        )
+    )
+    conn.execute(text("DROP TABLE digests"))
+    conn.execute(text("ALTER TABLE digests_by_office RENAME TO digests"))
+
+
 # (version, name, upgrade from the previous version); version 1 is the initial schema.
 MIGRATIONS: list[Migration] = [
     (1, "initial: customers, contact events", None),
@@ -144,6 +182,7 @@ MIGRATIONS: list[Migration] = [
     (5, "print batches", _print_batches),
     (6, "service lease", _service_lease),
     (7, "digests", _digests),
+    (8, "offices", _offices),
 ]
 LATEST = MIGRATIONS[-1][0]
 

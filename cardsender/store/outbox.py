@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select
 
 from cardsender.planner import Touch
-from cardsender.records import ContactEvent
+from cardsender.records import DEFAULT_OFFICE, ContactEvent
 from cardsender.store.cards import use_note
 from cardsender.store.customers import add_event
 from cardsender.store.dialect import insert_if_new, insert_or_ignore
@@ -49,6 +49,7 @@ class OutboxRow:
     reason: str
     updated_at: dt.datetime
     batch: str | None = None
+    office: str = DEFAULT_OFFICE
 
     def to_json(self) -> dict[str, Any]:
         """Return the stable JSON form of ``outbox --json``."""
@@ -68,6 +69,7 @@ class OutboxRow:
             "variant": self.variant,
             "reason": self.reason,
             "batch": self.batch,
+            "office": self.office,
         }
 
 
@@ -75,7 +77,7 @@ _COLUMNS = (
     outbox.c.id, outbox.c.customer_id, customers.c.external_id, outbox.c.occasion, outbox.c.channel,
     outbox.c.occasion_date, outbox.c.due_date, outbox.c.expires_on, outbox.c.state, outbox.c.attempts,
     outbox.c.last_error, outbox.c.server_reply, outbox.c.message_id, outbox.c.variant, outbox.c.reason,
-    outbox.c.updated_at, outbox.c.batch,
+    outbox.c.updated_at, outbox.c.batch, customers.c.office,
 )  # fmt: skip
 
 
@@ -168,10 +170,21 @@ def expire_overdue(conn: Connection, today: dt.date, now: dt.datetime) -> int:
     return int(conn.execute(stmt).rowcount)
 
 
+def of_office(office: str) -> Any:
+    """Return the condition that an outbox row is a card to a customer of an office."""
+    return outbox.c.customer_id.in_(select(customers.c.id).where(customers.c.office == office))
+
+
 def claim_due(
-    conn: Connection, today: dt.date, now: dt.datetime, worker: str, lease: dt.timedelta, limit: int | None
-) -> list[OutboxRow]:
-    """Mark due pending email rows ``sending`` under this worker's claim, in one UPDATE, and return them."""
+    conn: Connection, today: dt.date, now: dt.datetime, worker: str, lease: dt.timedelta, limit: int | None,
+    office: str = DEFAULT_OFFICE,
+) -> list[OutboxRow]:  # fmt: skip
+    """Mark due pending email rows of an office ``sending`` under this worker's claim, and return them.
+
+    One UPDATE in one short transaction.  On PostgreSQL the rows are chosen ``FOR UPDATE SKIP LOCKED``,
+    so services claiming at the same moment each get other rows and never wait for one another; on
+    SQLite one writer at a time does the same.
+    """
     due = (
         select(outbox.c.id)
         .where(
@@ -180,11 +193,14 @@ def claim_due(
             outbox.c.due_date <= today,
             or_(outbox.c.expires_on.is_(None), outbox.c.expires_on >= today),
             or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now),
+            of_office(office),
         )
         .order_by(outbox.c.due_date, outbox.c.id)
     )
     if limit is not None:
         due = due.limit(limit)
+    if conn.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
     claimed = conn.execute(
         outbox.update()
         .where(outbox.c.id.in_(due.scalar_subquery()), outbox.c.state == "pending")
@@ -230,10 +246,12 @@ def mark_bouncing(conn: Connection, customer_row: int, now: dt.datetime) -> None
     conn.execute(customers.update().where(customers.c.id == customer_row).values(email_bouncing=True, updated_at=now))
 
 
-def list_rows(conn: Connection, states: Iterable[str] | None = None) -> list[OutboxRow]:
-    """Return outbox rows, by due date, in the given states (all when None)."""
-    wanted = list(states) if states is not None else None
-    return _rows(conn, outbox.c.state.in_(wanted)) if wanted is not None else _rows(conn)
+def list_rows(conn: Connection, states: Iterable[str] | None = None, office: str | None = None) -> list[OutboxRow]:
+    """Return outbox rows, by due date, in the given states (all when None), of one office (all when None)."""
+    where: list[Any] = [] if states is None else [outbox.c.state.in_(list(states))]
+    if office is not None:
+        where.append(customers.c.office == office)
+    return _rows(conn, *where)
 
 
 def get_row(conn: Connection, row: int) -> OutboxRow | None:
@@ -274,10 +292,11 @@ def bounce_address(
     return [str(external_id) for _, external_id in holders], failed
 
 
-def printable_rows(conn: Connection, last: dt.date, today: dt.date) -> list[OutboxRow]:
-    """Return the pending post cards to mail by ``last`` that are still worth mailing."""
+def printable_rows(conn: Connection, last: dt.date, today: dt.date, office: str = DEFAULT_OFFICE) -> list[OutboxRow]:
+    """Return an office's pending post cards to mail by ``last`` that are still worth mailing."""
     return _rows(
         conn,
+        customers.c.office == office,
         outbox.c.state == "pending",
         outbox.c.channel == "post",
         outbox.c.due_date <= last,

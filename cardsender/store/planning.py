@@ -35,7 +35,8 @@ def load_facts(
     only: DueFilter | None = None,
     customer_rows: Collection[int] | None = None,
 ) -> Iterator[CustomerFacts]:
-    """Yield every customer's planning facts as of ``today``; history after today is ignored.
+    """Yield the planning facts of every customer of the config's office as of ``today``; history after today
+    is ignored.
 
     With ``customer_rows``, only those customers (by row id) are read.
 
@@ -60,7 +61,7 @@ def load_facts(
         c.id, c.external_id, c.first_name, c.last_name, c.owner, c.birth_year, c.birth_month, c.birth_day,
         c.country, c.channel, c.email, c.street, c.city, c.postal_code, c.no_email, c.no_post, c.no_humor,
         c.do_not_contact, c.added_on, c.email_bouncing, last.c.last_touch,
-    ).outerjoin(last, last.c.customer_id == c.id)  # fmt: skip
+    ).outerjoin(last, last.c.customer_id == c.id).where(c.office == config.office.key)  # fmt: skip
     if customer_rows is not None:
         query = query.where(c.id.in_(sorted(customer_rows)))
     if only is not None and not only.everyone:
@@ -85,9 +86,8 @@ def load_facts(
             )
         )
     found = conn.execute(query).all()
-    # Purchases and cards only of the customers read (all of them without a filter).
-    filtered = customer_rows is not None or (only is not None and not only.everyone)
-    wanted = {row[0] for row in found} if filtered else None
+    # Purchases and cards only of the customers read.
+    wanted = {row[0] for row in found}
 
     purchases: dict[int, list[Purchase]] = defaultdict(list)
     recent = select(contact_events.c.customer_id, contact_events.c.occurred_at, contact_events.c.summary).where(
@@ -96,7 +96,7 @@ def load_facts(
         contact_events.c.occurred_at < end,
     )
     for customer_id, occurred_at, summary in conn.execute(recent).all():
-        if wanted is None or customer_id in wanted:
+        if customer_id in wanted:
             purchases[customer_id].append(Purchase(occurred_at.date(), summary))
 
     cards: dict[int, list[Card]] = defaultdict(list)
@@ -115,7 +115,7 @@ def load_facts(
         .where(or_(outbox.c.occasion_date >= cards_since, open_check_in))
     )
     for customer_id, external_id, occasion, occasion_date, channel, state in conn.execute(rows).all():
-        if wanted is None or customer_id in wanted:
+        if customer_id in wanted:
             cards[customer_id].append(Card(external_id, occasion, occasion_date, channel, state))
 
     # Unpacking plain tuples: attribute access on 100,000 rows costs more than the query.

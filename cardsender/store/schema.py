@@ -53,6 +53,8 @@ customers = Table(
     Column("updated_at", DateTime, nullable=False),
     # A permanent refusal of the address: no more email to it until the email is changed (migration 4).
     Column("email_bouncing", Boolean, nullable=False, default=False),
+    # The office the customer belongs to, by its key in the config: "main" for a single office (migration 8).
+    Column("office", String(100), nullable=False, default="main"),
 )
 
 contact_events = Table(
@@ -79,6 +81,7 @@ schema_migrations = Table(
 )
 
 Index("ix_customers_last_name", customers.c.last_name, customers.c.first_name)
+Index("ix_customers_office", customers.c.office)
 
 # One row per card: customer, occasion, occasion date and channel, under a UNIQUE key, so
 # any number of planning runs (and services) give the same outbox.
@@ -115,11 +118,14 @@ outbox = Table(
 )
 Index("ix_outbox_state_due", outbox.c.state, outbox.c.due_date)
 
-# The one service that may run against this database: who holds it and its heartbeat (migration 6).
+# Leases with a heartbeat, by name (migration 8): on SQLite "service", the one service that may run against
+# the database; on PostgreSQL "service:<holder>" for each running service, and "office:<key>" for the service
+# doing an office's once-a-day work (planning, digest).
 service_lease = Table(
     "service_lease",
     metadata,
     Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
     Column("holder", String(200), nullable=False),
     Column("started_at", DateTime, nullable=False),
     Column("heartbeat_at", DateTime, nullable=False),
@@ -128,10 +134,11 @@ service_lease = Table(
     Column("next_run_at", DateTime),
 )
 
-# The days a morning digest went out: one a day, never more (migration 7).
+# The days a morning digest went out: one a day and office, never more (migration 7; office in 8).
 digests = Table(
     "digests",
     metadata,
+    Column("office", String(100), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("sent_at", DateTime, nullable=False),
     Column("summary", Text, nullable=False, default=""),
