@@ -561,7 +561,7 @@ def _email(s: _Section, base: Path | None) -> EmailConfig:
         allow_insecure=allow_insecure,
         username=s.text("username"),
         ca_file=ca_path,
-        rate_per_minute=s.integer("rate_per_minute", 30, 1, 10_000),
+        rate_per_minute=s.integer("rate_per_minute", 30, 1, 60_000),
         rate_per_day=s.integer("rate_per_day", 500, 1, 1_000_000),
         require_approval=s.flag("require_approval", False),
     )

@@ -112,7 +112,11 @@ class Service:
             today = clock.office_today(office.timezone)
             cycle = SendCycle(self.store, config, today=today, now=clock.utc_now,
                               office_now=clock.office_now(office.timezone), worker=self.holder)  # fmt: skip
-            report = cycle.run(self.transport, should_stop=self.stopping.is_set, plan=daily)
+            plan = daily or self.unplanned(office.key)
+            report = cycle.run(self.transport, should_stop=self.stopping.is_set, plan=plan)
+            if daily and self.shared:
+                with self.store.begin() as conn:
+                    leases.record_cycle(conn, self.holder, clock.utc_now(), "planned", leases.office_name(office.key))
             summary = (
                 f"cycle for {today.isoformat()}: {report.planned} planned, {report.count('sent')} sent, "
                 f"{report.count('pending')} to retry, {report.count('failed')} failed, {report.count('unknown')} "
@@ -130,6 +134,15 @@ class Service:
         if daily and not self.stopping.is_set():
             summary += self.digest_if_due(config)
         return summary
+
+    def unplanned(self, office: str) -> bool:
+        """Return whether an office went unplanned for longer than a tick (PostgreSQL): its lease holder is
+        starting, or gone.  Any service then plans it too, which the outbox's unique key makes harmless, so
+        no service waits idle for another's plan."""
+        with self.store.begin() as conn:
+            lease = leases.read(conn, leases.office_name(office))
+        planned = lease.last_cycle_at if lease is not None else None
+        return planned is None or clock.utc_now() - planned > dt.timedelta(minutes=TICK_MINUTES)
 
     def owns_daily_work(self, office: str) -> bool:
         """Return whether this service does an office's once-a-day work now: always alone on SQLite; on

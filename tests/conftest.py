@@ -51,10 +51,15 @@ def pytest_report_header() -> str:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run every test that uses a database once per database in use."""
-    if "database" in metafunc.fixturenames:
-        both = postgres_base_url() and not metafunc.definition.get_closest_marker("sqlite_only")
-        names = ["sqlite", "postgresql"] if both else ["sqlite"]
-        metafunc.parametrize("database", names, indirect=True)
+    if "database" not in metafunc.fixturenames:
+        return
+    names: list[object] = ["sqlite"]
+    if metafunc.definition.get_closest_marker("postgresql_only"):
+        skip = pytest.mark.skip(reason=f"needs PostgreSQL: set {POSTGRES_ENV} (README, Testing against PostgreSQL)")
+        names = ["postgresql" if postgres_base_url() else pytest.param("postgresql", marks=skip)]
+    elif postgres_base_url() and not metafunc.definition.get_closest_marker("sqlite_only"):
+        names.append("postgresql")
+    metafunc.parametrize("database", names, indirect=True)
 
 
 @pytest.fixture

@@ -148,11 +148,14 @@ class SmtpTransport:
         if smtp is None:
             raise ServerError("the connection to the mail server is closed")
         recipients = [str(address.addr_spec) for address in message["To"].addresses]
+        # The envelope sender is the message's own From: each office's bounces come back to that office.
+        senders = message["From"].addresses if message["From"] else ()
+        sender = str(senders[0].addr_spec) if senders else self.sender
         try:
             smtp.ehlo_or_helo_if_needed()
-            code, text = smtp.mail(self.sender)
+            code, text = smtp.mail(sender)
             if code >= 500:
-                raise ServerError(f"the mail server refused the sender {self.sender}: {_reply(code, text)}")
+                raise ServerError(f"the mail server refused the sender {sender}: {_reply(code, text)}")
             if code >= 400:
                 self._reset()
                 return Outcome("retry", _reply(code, text))

@@ -97,9 +97,13 @@ def record_touches(
     conn: Connection, touches: Iterable[Touch], row_ids: dict[str, int], grace_days: int, now: dt.datetime,
     hold: bool = False,
 ) -> int:  # fmt: skip
-    """Insert planned touches as pending rows (held for approval with ``hold``), keeping any row under the key."""
+    """Insert planned touches as pending rows (held for approval with ``hold``), keeping any row under the key.
+
+    Rows go in key order, so that services planning the same cards at once (PostgreSQL) wait for one
+    another on each key in turn and never deadlock.
+    """
     added = 0
-    for touch in touches:
+    for touch in sorted(touches, key=lambda t: (row_ids[t.customer_id], t.occasion, t.occasion_date, t.channel)):
         # A check-in never expires: it stays pending until it is sent or cancelled.
         expires = None if touch.occasion == "check_in" else touch.due_date + dt.timedelta(days=grace_days)
         stmt = insert_or_ignore(conn, outbox, OUTBOX_KEY).values(
@@ -181,9 +185,9 @@ def claim_due(
 ) -> list[OutboxRow]:  # fmt: skip
     """Mark due pending email rows of an office ``sending`` under this worker's claim, and return them.
 
-    One UPDATE in one short transaction.  On PostgreSQL the rows are chosen ``FOR UPDATE SKIP LOCKED``,
-    so services claiming at the same moment each get other rows and never wait for one another; on
-    SQLite one writer at a time does the same.
+    Run in a short transaction of its own.  On PostgreSQL the rows are first selected ``FOR UPDATE SKIP
+    LOCKED``, so services claiming at the same moment each get other rows and never wait for one another,
+    then marked; on SQLite, one writer at a time, a single UPDATE ... RETURNING does both.
     """
     due = (
         select(outbox.c.id)
@@ -199,12 +203,17 @@ def claim_due(
     )
     if limit is not None:
         due = due.limit(limit)
+    mark = {"state": "sending", "claimed_by": worker, "lease_until": now + lease, "updated_at": now}
     if conn.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+        ids = [int(row_id) for row_id in conn.execute(due.with_for_update(skip_locked=True)).scalars()]
+        if not ids:
+            return []
+        conn.execute(outbox.update().where(outbox.c.id.in_(ids), outbox.c.state == "pending").values(**mark))
+        return _rows(conn, outbox.c.id.in_(ids))
     claimed = conn.execute(
         outbox.update()
         .where(outbox.c.id.in_(due.scalar_subquery()), outbox.c.state == "pending")
-        .values(state="sending", claimed_by=worker, lease_until=now + lease, updated_at=now)
+        .values(**mark)
         .returning(outbox.c.id)
     )
     ids = [int(row_id) for row_id in claimed.scalars()]
