@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import create_engine, inspect, select, text
 
 from cardsender.errors import StoreError
 from cardsender.store import Store, schema
@@ -37,7 +37,10 @@ def actual_tables(store: Store) -> dict[str, list[tuple[str, bool, bool]]]:
     """Return each table of the database as (column, nullable, primary key) in order."""
     inspector = inspect(store.engine)
     return {
-        name: [(c["name"], bool(c["nullable"]), bool(c.get("primary_key"))) for c in inspector.get_columns(name)]
+        name: [
+            (c["name"], bool(c["nullable"]), c["name"] in inspector.get_pk_constraint(name)["constrained_columns"])
+            for c in inspector.get_columns(name)
+        ]
         for name in inspector.get_table_names()
     }
 
@@ -49,21 +52,51 @@ def migration_versions(store: Store) -> list[int]:
         return [int(v) for v in conn.execute(query).scalars()]
 
 
-def test_fresh_database_has_exactly_the_schema(tmp_path: Path) -> None:
+def test_fresh_database_has_exactly_the_schema(database_url: str) -> None:
     """A new database has the tables and columns of schema.py, and records every migration."""
-    with Store.open(url(tmp_path / "new.db")) as store:
+    with Store.open(database_url) as store:
         assert actual_tables(store) == expected_tables()
         assert migration_versions(store) == [number for number, _, _ in MIGRATIONS]
 
 
-def test_version_1_database_is_migrated_to_the_schema(tmp_path: Path) -> None:
-    """A database made by the first release is brought forward to exactly the tables of schema.py."""
-    path = tmp_path / "old.db"
-    with closing(sqlite3.connect(path)) as db:
-        db.executescript(V1_DUMP.read_text(encoding="utf-8"))
-    with Store.open(url(path)) as store:
+def load_version_1(database: str, database_url: str) -> None:
+    """Make the database as the first release left it, with one customer in it."""
+    script = V1_DUMP.read_text(encoding="utf-8")
+    customer = (
+        "INSERT INTO customers (id, external_id, first_name, last_name, country, subdivision, street, city, "
+        "postal_code, channel, language, owner, no_email, no_post, no_humor, do_not_contact, notes, added_on, "
+        "created_at, updated_at) VALUES (1, 'C1', 'Ana', '', '', '', '', '', '', 'email', '', '', FALSE, FALSE, "
+        "FALSE, FALSE, '', '2026-01-01', '2026-01-01 12:00:00', '2026-01-01 12:00:00');"
+    )
+    if database == "sqlite":
+        with closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as db:
+            db.executescript(script.replace("COMMIT;", customer + "\nCOMMIT;"))
+        return
+    # The same tables in PostgreSQL's words, as SQLAlchemy created them there.
+    script = script.replace("BEGIN TRANSACTION;", "").replace("COMMIT;", "").replace("DATETIME", "TIMESTAMP")
+    script = script.replace("id INTEGER NOT NULL", "id SERIAL NOT NULL")
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.begin() as conn:
+            statements = [s for s in (script + customer).split(";") if s.strip()]
+            # PostgreSQL checks a foreign key's table when it is declared: customers first.
+            statements.sort(key=lambda s: "CREATE TABLE customers" not in s)
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+
+
+def test_version_1_database_is_migrated_to_the_schema(database: str, database_url: str) -> None:
+    """A database made by the first release is brought forward to exactly the tables of schema.py, keeping its
+    customers, who join the default office."""
+    load_version_1(database, database_url)
+    with Store.open(database_url) as store:
         assert actual_tables(store) == expected_tables()
         assert migration_versions(store) == list(range(1, LATEST + 1))
+        with store.begin() as conn:
+            kept = get_customer(conn, "C1")
+        assert (kept.first_name, kept.office) == ("Ana", "main")
 
 
 def test_opening_twice_keeps_data_and_migrates_nothing(tmp_path: Path) -> None:

@@ -95,6 +95,8 @@ def load_facts(
         contact_events.c.occurred_at >= _midnight(purchases_since),
         contact_events.c.occurred_at < end,
     )
+    if customer_rows is not None:  # a few customers (a send cycle's batch): read only theirs
+        recent = recent.where(contact_events.c.customer_id.in_(sorted(customer_rows)))
     for customer_id, occurred_at, summary in conn.execute(recent).all():
         if customer_id in wanted:
             purchases[customer_id].append(Purchase(occurred_at.date(), summary))
@@ -114,6 +116,8 @@ def load_facts(
         .join(customers, customers.c.id == outbox.c.customer_id)
         .where(or_(outbox.c.occasion_date >= cards_since, open_check_in))
     )
+    if customer_rows is not None:
+        rows = rows.where(outbox.c.customer_id.in_(sorted(customer_rows)))
     for customer_id, external_id, occasion, occasion_date, channel, state in conn.execute(rows).all():
         if customer_id in wanted:
             cards[customer_id].append(Card(external_id, occasion, occasion_date, channel, state))
