@@ -37,6 +37,8 @@ HEARTBEAT = dt.timedelta(seconds=30)
 # A lease whose heartbeat is older than this belongs to a service that is gone.
 STALE_AFTER = dt.timedelta(minutes=3)
 TICK_MINUTES = 15
+# The lease rows of services stopped this long ago are deleted (PostgreSQL, one row per service run).
+FORGET_AFTER = dt.timedelta(days=30)
 
 
 class ServiceBusy(CardsenderError):
@@ -77,7 +79,10 @@ class Service:
     def acquire(self) -> None:
         """Take the service's lease, or raise ServiceBusy naming the service that holds it (SQLite only)."""
         with self.store.begin() as conn:
-            other = leases.acquire(conn, self.holder, clock.utc_now(), STALE_AFTER, self.lease)
+            now = clock.utc_now()
+            if self.shared:
+                leases.forget_services(conn, now - FORGET_AFTER)
+            other = leases.acquire(conn, self.holder, now, STALE_AFTER, self.lease)
         if other is not None:
             raise ServiceBusy(
                 f"another cardsender service runs against this database: {other.holder}, since "
@@ -113,10 +118,10 @@ class Service:
             cycle = SendCycle(self.store, config, today=today, now=clock.utc_now,
                               office_now=clock.office_now(office.timezone), worker=self.holder)  # fmt: skip
             plan = daily or self.unplanned(office.key)
-            report = cycle.run(self.transport, should_stop=self.stopping.is_set, plan=plan)
-            if daily and self.shared:
-                with self.store.begin() as conn:
-                    leases.record_cycle(conn, self.holder, clock.utc_now(), "planned", leases.office_name(office.key))
+            report = cycle.run(
+                self.transport, should_stop=self.stopping.is_set, plan=plan,
+                planned=lambda: self.record_planned(office.key) if daily and self.shared else None,
+            )  # fmt: skip
             summary = (
                 f"cycle for {today.isoformat()}: {report.planned} planned, {report.count('sent')} sent, "
                 f"{report.count('pending')} to retry, {report.count('failed')} failed, {report.count('unknown')} "
@@ -134,6 +139,11 @@ class Service:
         if daily and not self.stopping.is_set():
             summary += self.digest_if_due(config)
         return summary
+
+    def record_planned(self, office: str) -> None:
+        """Note on the office's lease that its plan is in the outbox, so that other services need not plan it."""
+        with self.store.begin() as conn:
+            leases.record_cycle(conn, self.holder, clock.utc_now(), "planned", leases.office_name(office))
 
     def unplanned(self, office: str) -> bool:
         """Return whether an office went unplanned for longer than a tick (PostgreSQL): its lease holder is

@@ -155,15 +155,18 @@ class SendCycle:
         limit: int | None = None,
         should_stop: Callable[[], bool] = lambda: False,
         plan: bool = True,
+        planned: Callable[[], None] = lambda: None,
     ) -> CycleReport:
         """Plan (unless another service does), then send what is due over one connection, a claimed batch at a
         time, recording each result as it comes, until nothing is due.
 
         ``should_stop`` is asked before each card: when it says so, the cards not yet sent go back to pending.
+        ``planned`` is called once the plan is in the outbox, before the sending starts.
         """
         report = CycleReport(dry_run=False)
         if plan:
             self.plan(report)
+            planned()
         pause = 60.0 / self.config.email.rate_per_minute
         left = limit
         opened = False

@@ -165,3 +165,30 @@ def test_a_database_without_its_driver_is_refused_in_one_line() -> None:
         "database url 'mysql://cards@localhost/cards' needs the Python package 'MySQLdb', which is not installed; "
         "install it, or use a sqlite:/// url"
     )
+
+
+def test_leases_by_name_are_taken_renewed_released_and_forgotten(database_url: str) -> None:
+    """An office's lease goes to one holder while its heartbeat is fresh, to another once it is stale or
+    released; the rows of services long gone are deleted, and only theirs."""
+    from cardsender.store import lease as leases
+
+    stale = dt.timedelta(minutes=3)
+    office = leases.office_name("east")
+    with Store.open(database_url) as store:
+        with store.begin() as conn:
+            assert leases.acquire(conn, "a:1", NOW, stale, office) is None
+            assert leases.acquire(conn, "a:1", NOW, stale, leases.service_name(True, "a:1")) is None
+        with store.begin() as conn:
+            holder = leases.acquire(conn, "b:2", NOW + dt.timedelta(minutes=1), stale, office)
+            assert holder is not None and holder.holder == "a:1"
+            leases.renew_all(conn, "a:1", NOW + dt.timedelta(minutes=2))
+            assert leases.acquire(conn, "b:2", NOW + dt.timedelta(minutes=4), stale, office) is not None
+            assert leases.acquire(conn, "b:2", NOW + dt.timedelta(minutes=6), stale, office) is None
+        with store.begin() as conn:
+            leases.release_all(conn, "b:2")
+            assert leases.acquire(conn, "a:1", NOW + dt.timedelta(minutes=7), stale, office) is None
+            assert [lease.holder for lease in leases.services(conn)] == ["a:1"]
+            assert leases.forget_services(conn, NOW) == 0
+            assert leases.forget_services(conn, NOW + dt.timedelta(days=1)) == 1
+            assert leases.services(conn) == []
+            assert leases.read(conn, office) is not None

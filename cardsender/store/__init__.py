@@ -34,9 +34,10 @@ class Store:
         except (ArgumentError, NoSuchModuleError) as exc:
             raise StoreError(f"database url {url!r} cannot be used: {exc}; check [database] url") from exc
         except ImportError as exc:
+            how = "pip install 'cardsender[postgresql]'" if (exc.name or "").startswith("psycopg") else "install it"
             raise StoreError(
                 f"database url {url!r} needs the Python package '{exc.name}', which is not installed; "
-                "install it, or use a sqlite:/// url"
+                f"{how}, or use a sqlite:/// url"
             ) from exc
         except OSError as exc:
             raise StoreError(f"cannot create the database folder for {url!r}: {exc.strerror}") from exc

@@ -122,3 +122,11 @@ def release_all(conn: Connection, holder: str) -> None:
 def renew_all(conn: Connection, holder: str, now: dt.datetime) -> None:
     """Renew the heartbeat of every lease a service holds, so that no other service takes its offices' work."""
     conn.execute(service_lease.update().where(service_lease.c.holder == holder).values(heartbeat_at=now))
+
+
+def forget_services(conn: Connection, before: dt.datetime) -> int:
+    """Delete the leases of services (one per run, on PostgreSQL) not heard from since ``before``."""
+    stmt = service_lease.delete().where(
+        service_lease.c.name.like(f"{SERVICE}:%"), service_lease.c.heartbeat_at < before
+    )
+    return int(conn.execute(stmt).rowcount)
