@@ -854,15 +854,19 @@ def _outbox_rows(rows: list[OutboxRow]) -> str:
     return format_table(lines, ("Row", "State", "Customer", "Occasion", "Channel", "For", "Tries", "Why"))
 
 
-def _service_line(lease: Lease | None, now: dt.datetime) -> str:
-    """Describe the service: running or not, its heartbeat, last cycle and next run (times in UTC)."""
+def _service_line(running: list[Lease], now: dt.datetime) -> str:
+    """Describe the service heard from last: running or not, its heartbeat, last cycle and next run (times in
+    UTC); and how many others are running beside it (PostgreSQL)."""
     from cardsender.daemon import STALE_AFTER
 
-    if lease is None:
+    if not running:
         return "Service: never started ('cardsender run' starts it)."
+    lease = running[0]
     age = int((now - lease.heartbeat_at).total_seconds())
     alive = age < STALE_AFTER.total_seconds()
-    state = f"running as {lease.holder}, heartbeat {age} s ago" if alive else "not running"
+    others = sum(1 for other in running[1:] if now - other.heartbeat_at < STALE_AFTER)
+    beside = f" (and {_plural(others, 'other service')} running)" if alive and others else ""
+    state = f"running as {lease.holder}{beside}, heartbeat {age} s ago" if alive else "not running"
     last = f"; last cycle {lease.last_cycle_at:%Y-%m-%d %H:%M} UTC: {lease.last_cycle}" if lease.last_cycle_at else ""
     following = f"; next daily run {lease.next_run_at:%Y-%m-%d %H:%M} UTC" if alive and lease.next_run_at else ""
     return f"Service: {state}{last}{following}."
@@ -876,9 +880,9 @@ def status(app: AppContext) -> None:
         rows = outbox.needs_attention(store)
         late = outbox.late_check_ins(store, app.config, _today(app), clock.utc_now())
         unposted = outbox.unposted_batches(store)
-        lease = outbox.service_lease(store)
+        running = outbox.service_leases(store)
         counts = outbox.state_counts(store)
-    click.echo(_service_line(lease, clock.utc_now()))
+    click.echo(_service_line(running, clock.utc_now()))
     if counts:
         click.echo("Outbox: " + ", ".join(f"{count} {state}" for state, count in counts.items()) + ".")
     if rows:

@@ -123,11 +123,11 @@ def state_counts(store: Store) -> dict[str, int]:
         return queries.count_by_state(conn)
 
 
-def service_lease(store: Store) -> Lease | None:
-    """Return the lease of the service heard from last: who runs it, its heartbeat, last cycle and next run."""
+def service_leases(store: Store) -> list[Lease]:
+    """Return the services' leases (several on PostgreSQL), the one heard from last first: who runs each, its
+    heartbeat, last cycle and next run."""
     with store.begin() as conn:
-        running = leases.services(conn)
-    return running[0] if running else None
+        return leases.services(conn)
 
 
 def approve(store: Store, rows: Iterable[int] | None, *, due_by: dt.date, now: dt.datetime) -> int:

@@ -54,6 +54,7 @@ def test_four_services_deliver_every_card_exactly_once(database: str, office: tu
     fleet.start(SERVICES)
     with open_store(fleet) as store:
         wait_for(lambda: states(store) == {"sent": CARDS} and len(received(server)) == CARDS, 300, "sending it all")
+    assert "(and 3 other services running)" in cardsender(fleet.config, "status").stdout.splitlines()[0]
     fleet.stop()
     counts = received(server)
     assert len(counts) == CARDS and set(counts.values()) == {1}
