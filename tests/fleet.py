@@ -17,7 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from click.testing import CliRunner, Result
+
 from cardsender import clock
+from cardsender.cli import cli
 from cardsender.store import Store
 from cardsender.store import outbox as queries
 
@@ -47,13 +50,11 @@ def write_config(folder: Path, database_url: str, smtp_port: int) -> Path:
     return config
 
 
-def cardsender(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the command line as users do; fail loudly when it fails."""
-    done = subprocess.run(
-        [sys.executable, "-m", "cardsender", "--config", str(config), *args], capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise AssertionError(f"cardsender {' '.join(args)} failed: {done.stderr}")
+def cardsender(config: Path, *args: str) -> Result:
+    """Run a command (in this process: the services are the subprocesses here); fail loudly when it fails."""
+    done = CliRunner().invoke(cli, ["--config", str(config), *args])
+    if done.exit_code != 0:
+        raise AssertionError(f"cardsender {' '.join(args)} failed: {done.output}")
     return done
 
 

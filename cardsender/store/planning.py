@@ -50,12 +50,11 @@ def load_facts(
     # Cards matter for collisions, keys already used and the 70-day walk back to the last touch.
     cards_since = today - dt.timedelta(days=reported + occ.min_gap_days + config.keep_in_touch.max_gap_days)
 
-    last = (
-        select(contact_events.c.customer_id, func.max(contact_events.c.occurred_at).label("last_touch"))
-        .where(contact_events.c.kind.in_(TOUCH_KINDS), contact_events.c.occurred_at < end)
-        .group_by(contact_events.c.customer_id)
-        .subquery()
-    )
+    last_touches = select(contact_events.c.customer_id, func.max(contact_events.c.occurred_at).label("last_touch"))
+    last_touches = last_touches.where(contact_events.c.kind.in_(TOUCH_KINDS), contact_events.c.occurred_at < end)
+    if customer_rows is not None:  # a few customers: their own history only, not the whole table's
+        last_touches = last_touches.where(contact_events.c.customer_id.in_(sorted(customer_rows)))
+    last = last_touches.group_by(contact_events.c.customer_id).subquery()
     c = customers.c
     query = select(
         c.id, c.external_id, c.first_name, c.last_name, c.owner, c.birth_year, c.birth_month, c.birth_day,

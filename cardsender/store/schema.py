@@ -54,7 +54,7 @@ customers = Table(
     # A permanent refusal of the address: no more email to it until the email is changed (migration 4).
     Column("email_bouncing", Boolean, nullable=False, default=False),
     # The office the customer belongs to, by its key in the config: "main" for a single office (migration 8).
-    Column("office", String(100), nullable=False, default="main"),
+    Column("office", String(100), nullable=False, default="main", server_default="main"),
 )
 
 contact_events = Table(
