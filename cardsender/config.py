@@ -26,7 +26,6 @@ CONFIG_ENV = "CARDSENDER_CONFIG"
 CONFIG_FILENAME = "cardsender.toml"
 DATE_FORMATS = ("DD/MM/YYYY", "MM/DD/YYYY")
 CHANNELS = ("email", "post", "both")
-
 OCCASIONS = ("birthday", "thanksgiving", "april_fools", "thank_you", "check_in")
 # Keys that would hold a secret; their values belong in the environment or the keyring.
 _SECRET_KEY = re.compile(r"pass(word)?|secret|token|api_?key", re.IGNORECASE)
@@ -422,6 +421,7 @@ def _offices(root: _Section) -> tuple[OfficeConfig, ...]:
     tables = root.get("offices", dict, {})
     if not tables:
         return (shared,)
+    sections = root.sub("offices", set(tables))
     found = []
     for key in tables:
         if not OFFICE_KEY.match(key):
@@ -429,8 +429,7 @@ def _offices(root: _Section) -> tuple[OfficeConfig, ...]:
                 f"offices.{key}",
                 "an office key is lower-case letters, digits, - and _ (such as 'north' or 'main-street')",
             )
-        section = root.sub("offices", set(tables)).sub(key, office_keys)
-        found.append(_office(section, replace(shared, key=key)))
+        found.append(_office(sections.sub(key, office_keys), replace(shared, key=key)))
     return tuple(found)
 
 

@@ -95,13 +95,11 @@ class Service:
         if self.stopping.is_set() or not self.lock.acquire(blocking=False):
             return
         try:
-            offices = self.config.served()
             summaries = []
-            for office in offices:
+            for office in self.config.served():
                 if self.stopping.is_set():
                     break
-                summary = self.office_cycle(self.config.for_office(office.key))
-                summaries.append(f"office {office.key}: {summary}" if len(offices) > 1 else summary)
+                summaries.append(self.office_cycle(self.config.for_office(office.key)))
             with self.store.begin() as conn:
                 leases.record_cycle(conn, self.holder, clock.utc_now(), " | ".join(summaries), self.lease)
         except Exception as exc:  # the database may be out of reach; the next tick tries again

@@ -107,14 +107,9 @@ def record_cycle(conn: Connection, holder: str, now: dt.datetime, outcome: str, 
     conn.execute(stmt.values(last_cycle_at=now, last_cycle=outcome, heartbeat_at=now))
 
 
-def release(conn: Connection, holder: str, name: str = SERVICE) -> None:
-    """Give a lease up at a clean stop: the heartbeat is set far back so the next service starts at once."""
-    stmt = service_lease.update().where(service_lease.c.name == name, service_lease.c.holder == holder)
-    conn.execute(stmt.values(heartbeat_at=RELEASED, next_run_at=None))
-
-
 def release_all(conn: Connection, holder: str) -> None:
-    """Give up every lease a service holds (its own and its offices')."""
+    """Give up every lease a service holds (its own and its offices') at a clean stop: the heartbeats are set
+    far back, so that the next service takes over at once."""
     stmt = service_lease.update().where(service_lease.c.holder == holder)
     conn.execute(stmt.values(heartbeat_at=RELEASED, next_run_at=None))
 
