@@ -275,7 +275,7 @@ def coverage_report(store: Store, config: Config, today: dt.date) -> CoverageRep
     calls = calls_from_facts(facts, config, today)
     ahead = forecast_from_facts(contactable, config, today, today + 13 * DAY)
     with store.begin() as conn:
-        year_cards = cards_between(conn, dt.date(today.year, 1, 1), today, TOUCH_STATES)
+        year_cards = cards_between(conn, dt.date(today.year, 1, 1), today, TOUCH_STATES, config.office.key)
     return CoverageReport(
         on=today,
         contactable=len(contactable),

@@ -106,7 +106,7 @@ def print_batch(
         ids = queries.customer_row_ids(conn, (t.customer_id for t in posted))
         queries.record_touches(conn, posted, ids, config.occasions.grace_days, now)
         due = queries.printable_rows(conn, last, today, config.office.key)
-        already = len(queries.printed_between(conn, first, last))
+        already = len(queries.printed_between(conn, first, last, config.office.key))
     ready: list[PrintedCard] = []
     held: list[tuple[queries.OutboxRow, str]] = []
     for row in due:

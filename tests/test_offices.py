@@ -156,6 +156,9 @@ def test_commands_act_for_one_office_and_send_from_its_address(offices_config: P
         "east1@example.com": "east@harbourbikes.example",
         "west1@example.com": "west@harbourbikes.example",
     }
+    for key in OFFICES:  # each office's report counts its own card only
+        report = json.loads(run(offices_config, "--office", key, "report", "--json").stdout)
+        assert (report["contactable"], report["cards_this_year"]) == (1, {"thank_you": 1})
     rows = json.loads(run(offices_config, "outbox", "--json").stdout)
     assert sorted((row["customer_id"], row["office"], row["state"]) for row in rows) == [
         ("east-1", "east", "sent"), ("west-1", "west", "sent"),

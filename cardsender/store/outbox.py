@@ -313,10 +313,11 @@ def printable_rows(conn: Connection, last: dt.date, today: dt.date, office: str 
     )
 
 
-def printed_between(conn: Connection, first: dt.date, last: dt.date) -> list[OutboxRow]:
-    """Return the post cards already printed or mailed whose mail-by date falls in a window."""
+def printed_between(conn: Connection, first: dt.date, last: dt.date, office: str = DEFAULT_OFFICE) -> list[OutboxRow]:
+    """Return an office's post cards already printed or mailed whose mail-by date falls in a window."""
     return _rows(
         conn,
+        customers.c.office == office,
         outbox.c.channel == "post",
         outbox.c.state.in_(("printed", "mailed")),
         outbox.c.due_date >= first,

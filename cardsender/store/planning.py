@@ -17,7 +17,7 @@ from cardsender.planner import (
     Purchase,
     usable_channels,
 )
-from cardsender.records import TOUCH_KINDS, Birthday, Card
+from cardsender.records import DEFAULT_OFFICE, TOUCH_KINDS, Birthday, Card
 from cardsender.store.dialect import insert_if_new, insert_or_ignore
 from cardsender.store.schema import contact_events, customers, outbox
 
@@ -169,11 +169,14 @@ def add_card(
     return insert_if_new(conn, stmt)
 
 
-def cards_between(conn: Connection, first: dt.date, last: dt.date, states: frozenset[str]) -> list[Card]:
-    """Return the outbox cards in the given states whose occasion date is from first to last."""
+def cards_between(
+    conn: Connection, first: dt.date, last: dt.date, states: frozenset[str], office: str = DEFAULT_OFFICE
+) -> list[Card]:
+    """Return an office's outbox cards in the given states whose occasion date is from first to last."""
     query = (
         select(customers.c.external_id, outbox.c.occasion, outbox.c.occasion_date, outbox.c.channel, outbox.c.state)
         .join(customers, customers.c.id == outbox.c.customer_id)
         .where(outbox.c.occasion_date >= first, outbox.c.occasion_date <= last, outbox.c.state.in_(states))
+        .where(customers.c.office == office)
     )
     return [Card(*row) for row in conn.execute(query)]
