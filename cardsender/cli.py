@@ -388,6 +388,7 @@ def customers_edit(app: AppContext, customer_id: str, assignments: tuple[str, ..
             assignments,
             now=clock.utc_now(),
             date_format=date_format or app.config.imports.date_format,
+            offices=app.config.office_keys(),
         )
     if result.changed:
         click.echo(f"Updated {_who(result.customer)}: {', '.join(result.changed)}.")

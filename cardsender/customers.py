@@ -16,7 +16,7 @@ from typing import Any
 from cardsender import __version__
 from cardsender.errors import InputError
 from cardsender.fields import FIELDS, canonical_header, parse_customer_fields, parse_text
-from cardsender.records import EVENT_KINDS, OPT_FLAGS, ContactEvent, Customer
+from cardsender.records import DEFAULT_OFFICE, EVENT_KINDS, OPT_FLAGS, ContactEvent, Customer
 from cardsender.store import Store
 from cardsender.store import customers as queries
 
@@ -139,12 +139,21 @@ def parse_assignments(assignments: Iterable[str]) -> dict[str, str]:
 
 
 def edit_customer(
-    store: Store, customer_id: str, assignments: Iterable[str], *, now: dt.datetime, date_format: str | None = None
+    store: Store,
+    customer_id: str,
+    assignments: Iterable[str],
+    *,
+    now: dt.datetime,
+    date_format: str | None = None,
+    offices: Collection[str] = (DEFAULT_OFFICE,),
 ) -> EditResult:
-    """Change fields of one customer, validated exactly as an import row is."""
+    """Change fields of one customer, validated exactly as an import row is (the office one of ``offices``)."""
     values = parse_customer_fields(parse_assignments(assignments), date_format)
     if "channel" in values and values["channel"] is None:
         raise InputError("channel cannot be empty; use email, post or both")
+    if "office" in values and values["office"] not in offices:
+        given = f"office '{values['office']}' is not one" if values["office"] else "office cannot be empty; use one"
+        raise InputError(f"{given} this config serves ({', '.join(offices)})")
     if problem := queries.overlong_column(queries.columns_from_fields(values)):
         raise InputError(problem)
     with store.begin() as conn:

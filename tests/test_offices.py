@@ -170,3 +170,17 @@ def test_an_unknown_office_option_is_one_clear_error(offices_config: Path) -> No
     result = run(offices_config, "--office", "north", "plan")
     assert result.exit_code == 1
     assert result.stderr == f"Error: {offices_config}: no office 'north'; this config serves: east, west\n"
+
+
+def test_edit_moves_a_customer_to_another_office_it_serves_only(offices_config: Path) -> None:
+    """customers edit office=KEY moves a customer; a key the config does not serve, or none, is refused."""
+    path = offices_config.parent / "customers.csv"
+    path.write_text("id,first_name,office\nC1,Ana,east\n", encoding="utf-8")
+    assert run(offices_config, "import", "customers", str(path)).exit_code == 0
+    assert run(offices_config, "customers", "edit", "C1", "--set", "office=West").exit_code == 0
+    assert office_of(offices_config, "C1") == "west"
+    for value, message in (("north", "office 'north' is not one"), ("", "office cannot be empty; use one")):
+        refused = run(offices_config, "customers", "edit", "C1", "--set", f"office={value}")
+        assert refused.exit_code == 1
+        assert refused.stderr == f"Error: {message} this config serves (east, west)\n"
+    assert office_of(offices_config, "C1") == "west"
