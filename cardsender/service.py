@@ -143,7 +143,7 @@ class SendCycle:
         with self.store.begin() as conn:
             now = self.now()
             report.recovered += self._recover(conn, now)
-            report.expired = queries.expire_overdue(conn, self.today, now)
+            report.expired = queries.expire_overdue(conn, self.today, now, self.config.office.key)
             ids = queries.customer_row_ids(conn, (t.customer_id for t in touches))
             report.planned = queries.record_touches(
                 conn, touches, ids, self.config.occasions.grace_days, now, hold=self.config.email.require_approval

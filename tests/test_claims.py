@@ -70,3 +70,13 @@ def test_concurrent_claims_skip_the_rows_locked_by_each_other(database: str, sto
                 other = queries.claim_due(second, TODAY, NOW, "b:2", LEASE, 5, "east")
         assert [row.customer_id for row in taken] == ["C1"]
         assert [row.customer_id for row in other] == ["C2"]
+
+
+def test_expiry_follows_each_office_own_calendar(store: Store) -> None:
+    """A card past its last day in one office is failed; another office's card of that day, still on an
+    earlier day in its own time zone, is left to go out."""
+    last_day = TODAY + dt.timedelta(days=3)  # record_touches gave every card 3 grace days
+    with store.begin() as conn:
+        assert queries.expire_overdue(conn, last_day + dt.timedelta(days=1), NOW, "east") == 2
+        assert sorted(row.office for row in queries.list_rows(conn, ("pending",))) == ["west"]
+        assert queries.expire_overdue(conn, last_day, NOW, "west") == 0

@@ -164,11 +164,12 @@ def recover_abandoned(conn: Connection, now: dt.datetime, gone: Iterable[str] = 
     return int(conn.execute(stmt).rowcount)
 
 
-def expire_overdue(conn: Connection, today: dt.date, now: dt.datetime) -> int:
-    """Mark pending email rows past their last day as failed."""
+def expire_overdue(conn: Connection, today: dt.date, now: dt.datetime, office: str = DEFAULT_OFFICE) -> int:
+    """Mark an office's pending email rows past their last day (on the office's own calendar) as failed."""
     stmt = (
         outbox.update()
         .where(outbox.c.state == "pending", outbox.c.channel == "email", outbox.c.expires_on < today)
+        .where(of_office(office))
         .values(state="failed", last_error="not sent before its last day", updated_at=now)
     )
     return int(conn.execute(stmt).rowcount)
