@@ -1047,7 +1047,8 @@ def approve(app: AppContext, rows: tuple[int, ...], approve_all: bool, on: str |
     if bool(rows) == approve_all:
         raise InputError("name the rows to approve, or give --all; see 'cardsender status' for the cards waiting")
     with _store(app) as store:
-        count = outbox.approve(store, rows or None, due_by=_today(app, on), now=clock.utc_now())
+        count = outbox.approve(store, rows or None, due_by=_today(app, on), now=clock.utc_now(),
+                               office=app.config.office.key)  # fmt: skip
     click.echo(f"Approved {_plural(count, 'card')}; the next cycle sends them.")
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from cardsender.bounces import BounceScan
 from cardsender.config import Config
 from cardsender.errors import InputError, NotFoundError
-from cardsender.records import RESOLUTIONS, ContactEvent
+from cardsender.records import DEFAULT_OFFICE, RESOLUTIONS, ContactEvent
 from cardsender.store import Store
 from cardsender.store import lease as leases
 from cardsender.store import outbox as queries
@@ -130,15 +130,17 @@ def service_leases(store: Store) -> list[Lease]:
         return leases.services(conn)
 
 
-def approve(store: Store, rows: Iterable[int] | None, *, due_by: dt.date, now: dt.datetime) -> int:
-    """Approve cards held for approval: the given rows, or (None) every one due by a day."""
+def approve(
+    store: Store, rows: Iterable[int] | None, *, due_by: dt.date, now: dt.datetime, office: str = DEFAULT_OFFICE
+) -> int:
+    """Approve cards held for approval: the given rows, or (None) every one of an office due by a day."""
     with store.begin() as conn:
         if rows is not None:
             for row_id in rows:
                 found = queries.get_row(conn, row_id)
                 if found is None or found.state != "held" or found.last_error != queries.AWAITING_APPROVAL:
                     raise InputError(f"row {row_id} is not a card waiting for approval; see 'cardsender status'")
-        return queries.approve(conn, rows, due_by, now)
+        return queries.approve(conn, rows, due_by, now, office)
 
 
 def skip(store: Store, row_id: int, *, now: dt.datetime) -> queries.OutboxRow:

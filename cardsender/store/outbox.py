@@ -362,9 +362,12 @@ def count_by_state(conn: Connection) -> dict[str, int]:
     return {str(state): int(count) for state, count in conn.execute(query)}
 
 
-def approve(conn: Connection, rows: Iterable[int] | None, due_by: dt.date, now: dt.datetime) -> int:
-    """Release cards held for approval (the given rows, or all due by a day) to go out; return how many."""
+def approve(
+    conn: Connection, rows: Iterable[int] | None, due_by: dt.date, now: dt.datetime, office: str = DEFAULT_OFFICE
+) -> int:
+    """Release cards held for approval (the given rows, or all of an office due by a day) to go out; return
+    how many."""
     held = (outbox.c.state == "held") & (outbox.c.last_error == AWAITING_APPROVAL)
-    chosen = outbox.c.id.in_(list(rows)) if rows is not None else outbox.c.due_date <= due_by
+    chosen = outbox.c.id.in_(list(rows)) if rows is not None else (outbox.c.due_date <= due_by) & of_office(office)
     stmt = outbox.update().where(held, chosen).values(state="pending", last_error="approved", updated_at=now)
     return int(conn.execute(stmt).rowcount)
