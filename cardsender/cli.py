@@ -280,8 +280,9 @@ def _report_import(ctx: click.Context, result: importers.ImportResult, counts: s
 def import_customers(ctx: click.Context, file: Path, date_format: str | None) -> None:
     """Add or update customers from a CSV file or vCards (.vcf); rows are matched on their id."""
     config = ctx.obj.config
+    days = {office.key: clock.office_today(office.timezone) for office in config.served()}
     result = _run_import(ctx.obj, importers.import_customers, file, date_format, offices=config.office_keys(),
-                         default_office=config.office.key)  # fmt: skip
+                         default_office=config.office.key, office_days=days)  # fmt: skip
     _report_import(ctx, result, f"{result.added} added, {result.updated} updated")
 
 

@@ -184,3 +184,16 @@ def test_edit_moves_a_customer_to_another_office_it_serves_only(offices_config: 
         assert refused.exit_code == 1
         assert refused.stderr == f"Error: {message} this config serves (east, west)\n"
     assert office_of(offices_config, "C1") == "west"
+
+
+def test_a_new_customer_is_added_on_their_own_office_day(offices_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 05:00 UTC it is already the 2nd in Toronto but still the 1st in Vancouver: each new customer is
+    added on their own office's day, whichever office imports them."""
+    monkeypatch.setenv("CARDSENDER_TEST_NOW", "2026-03-02T05:00:00+00:00")
+    path = offices_config.parent / "customers.csv"
+    path.write_text("id,first_name,office\nC1,Ana,east\nC2,Bo,west\n", encoding="utf-8")
+    assert run(offices_config, "import", "customers", str(path)).exit_code == 0
+    added = {
+        c: json.loads(run(offices_config, "customers", "show", c, "--json").stdout)["added_on"] for c in ("C1", "C2")
+    }
+    assert added == {"C1": "2026-03-02", "C2": "2026-03-01"}

@@ -10,7 +10,7 @@ When nothing is refused, a rejects file left by an earlier import is removed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -40,19 +40,22 @@ def import_customers(
     progress: Progress | None = None,
     offices: Collection[str] = (DEFAULT_OFFICE,),
     default_office: str = DEFAULT_OFFICE,
+    office_days: Mapping[str, dt.date] | None = None,
 ) -> ImportResult:
     """Add or update customers from a .csv or .vcf file, by id.
 
     ``today`` (office-local) becomes ``added_on`` of new customers; ``now`` (UTC)
     their ``created_at``/``updated_at``.  ``date_format`` (DD/MM/YYYY or
     MM/DD/YYYY) reads slash dates that would otherwise be ambiguous.  A row's office must be one of
-    ``offices``; a new customer without one joins ``default_office``.
+    ``offices``; a new customer without one joins ``default_office``.  ``office_days`` gives each office's
+    own today, the day its new customers are added on (``today`` for an office not in it).
     """
     path = Path(path)
     refuse_folder(path)
     suffix = path.suffix.lower()
     options: dict[str, Any] = {"today": today, "now": now, "date_format": date_format, "progress": progress,
-                               "offices": tuple(offices), "default_office": default_office}  # fmt: skip
+                               "offices": tuple(offices), "default_office": default_office,
+                               "office_days": office_days}  # fmt: skip
     with memoized_domain_checks():
         if suffix == ".csv":
             with CsvReader(path) as reader, CsvRejects(rejects_path(path), reader.header, reader.delimiter) as rejects:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from sqlalchemy import Connection
 
@@ -36,10 +36,13 @@ def import_rows(
     progress: Progress | None,
     offices: Collection[str],
     default_office: str,
+    office_days: Mapping[str, dt.date] | None,
 ) -> ImportResult:
     """Upsert every valid row; write refused rows to ``rejects``."""
     columns, ignored = map_columns(reader)
-    writer = CustomerWriter(conn, today=today, now=now, offices=offices, default_office=default_office)
+    writer = CustomerWriter(
+        conn, today=today, now=now, offices=offices, default_office=default_office, office_days=office_days
+    )
     tally = Tally()
     for count, (line, cells) in enumerate(reader.rows(), start=1):
         try:

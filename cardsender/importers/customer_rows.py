@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlalchemy import Connection
@@ -39,10 +39,13 @@ class CustomerWriter:
         now: dt.datetime,
         offices: Collection[str] = (DEFAULT_OFFICE,),
         default_office: str = DEFAULT_OFFICE,
+        office_days: Mapping[str, dt.date] | None = None,
     ) -> None:
         self.conn = conn
         self.offices = offices
         self.default_office = default_office
+        # Each office's own today, for the day its new customers were added (offices in other time zones).
+        self.office_days = office_days or {}
         self.stamps = {"added_on": today, "created_at": now, "updated_at": now}
         self.known = customer_id_map(conn)
         self.seen: dict[str, int] = {}
@@ -83,6 +86,8 @@ class CustomerWriter:
         if problem := overlong_column(row, limits):
             raise InputError(problem)
         row |= self.stamps
+        if not existing and (day := self.office_days.get(values["office"])) is not None:
+            row["added_on"] = day
         self.seen[external_id] = line
         if existing:
             self.updated += 1

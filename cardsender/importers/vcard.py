@@ -28,7 +28,7 @@ import hashlib
 import io
 import os
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -271,9 +271,12 @@ def import_cards(
     progress: Progress | None,
     offices: Collection[str],
     default_office: str,
+    office_days: Mapping[str, dt.date] | None,
 ) -> ImportResult:
     """Upsert every readable card; copy refused cards to ``rejects``."""
-    writer = CustomerWriter(conn, today=today, now=now, offices=offices, default_office=default_office)
+    writer = CustomerWriter(
+        conn, today=today, now=now, offices=offices, default_office=default_office, office_days=office_days
+    )
     tally = Tally()
     for count, card in enumerate(reader.cards(), start=1):
         try:
