@@ -34,8 +34,7 @@ from cardsender.store import lease as leases
 
 log = logging.getLogger("cardsender")
 HEARTBEAT = dt.timedelta(seconds=30)
-# A lease whose heartbeat is older than this belongs to a service that is gone.
-STALE_AFTER = dt.timedelta(minutes=3)
+STALE_AFTER = leases.STALE_AFTER
 TICK_MINUTES = 15
 # The lease rows of services stopped this long ago are deleted (PostgreSQL, one row per service run).
 FORGET_AFTER = dt.timedelta(days=30)

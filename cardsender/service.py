@@ -29,6 +29,7 @@ from cardsender.message import build_email
 from cardsender.planner import plan_customer
 from cardsender.render import TemplateError
 from cardsender.store import Store
+from cardsender.store import lease as leases
 from cardsender.store import outbox as queries
 from cardsender.store.planning import load_facts
 from cardsender.views.labels import occasion_label
@@ -167,7 +168,6 @@ class SendCycle:
         if plan:
             self.plan(report)
             planned()
-        pause = 60.0 / self.config.email.rate_per_minute
         left = limit
         opened = False
         try:
@@ -181,6 +181,7 @@ class SendCycle:
                     break
                 if left is not None:
                     left -= len(claimed)
+                pause = self.pause_between_cards()
                 still_due = self._still_due(claimed)
                 if not opened:
                     try:
@@ -209,6 +210,13 @@ class SendCycle:
             if opened:
                 transport.close()
         return report
+
+    def pause_between_cards(self) -> float:
+        """Return the seconds to wait between two cards: ``rate_per_minute`` is the mail account's, shared by
+        every service running against the database (several, on PostgreSQL)."""
+        with self.store.begin() as conn:
+            sharing = max(leases.live_services(conn, self.now()), 1)
+        return 60.0 * sharing / self.config.email.rate_per_minute
 
     def _claim(self, report: CycleReport, size: int) -> list[queries.OutboxRow]:
         """Claim the next batch of this office's due cards, first turning rows abandoned by a crash to unknown."""

@@ -80,3 +80,19 @@ def test_expiry_follows_each_office_own_calendar(store: Store) -> None:
         assert queries.expire_overdue(conn, last_day + dt.timedelta(days=1), NOW, "east") == 2
         assert sorted(row.office for row in queries.list_rows(conn, ("pending",))) == ["west"]
         assert queries.expire_overdue(conn, last_day, NOW, "west") == 0
+
+
+def test_the_rate_per_minute_is_shared_by_the_services_running(store: Store) -> None:
+    """rate_per_minute is the mail account's: with three services running (one more long gone), each waits
+    three times as long between two cards, so that together they keep to it."""
+    from cardsender.config import parse_config
+    from cardsender.service import SendCycle
+    from cardsender.store import lease as leases
+
+    config = parse_config({"email": {"rate_per_minute": 600}, "offices": {"east": {}}}, None)
+    cycle = SendCycle(store, config, today=TODAY, now=lambda: NOW, office_now=NOW, worker="a:1")
+    assert cycle.pause_between_cards() == pytest.approx(0.1)  # no service running: a command alone
+    with store.begin() as conn:
+        for n, heard in enumerate((NOW, NOW, NOW - dt.timedelta(minutes=1), NOW - dt.timedelta(hours=1))):
+            assert leases.acquire(conn, f"host:{n}", heard, leases.STALE_AFTER, f"service:host:{n}") is None
+    assert cycle.pause_between_cards() == pytest.approx(0.3)

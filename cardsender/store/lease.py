@@ -19,6 +19,8 @@ from cardsender.store.dialect import insert_if_new, insert_or_ignore
 from cardsender.store.schema import service_lease
 
 SERVICE = "service"
+# A lease whose heartbeat is older than this belongs to a service that is gone.
+STALE_AFTER = dt.timedelta(minutes=3)
 # A clean stop sets the heartbeat this far back, so the next service takes over at once.
 RELEASED = dt.datetime(2000, 1, 1)
 
@@ -125,3 +127,8 @@ def forget_services(conn: Connection, before: dt.datetime) -> int:
         service_lease.c.name.like(f"{SERVICE}:%"), service_lease.c.heartbeat_at < before
     )
     return int(conn.execute(stmt).rowcount)
+
+
+def live_services(conn: Connection, now: dt.datetime) -> int:
+    """Return how many services are running against the database (heard from within ``STALE_AFTER``)."""
+    return sum(1 for lease in services(conn) if now - lease.heartbeat_at < STALE_AFTER)
