@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -256,8 +256,3 @@ def default_channel(values: Mapping[str, Any]) -> str:
     if values.get("street"):
         return "post"
     return "email"
-
-
-def unknown_fields(names: Iterable[str]) -> list[str]:
-    """Return the names that are not customer fields."""
-    return [name for name in names if name not in FIELDS]

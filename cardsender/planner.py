@@ -445,11 +445,6 @@ def _rule_date_is(rule: WeekdayRule, day: dt.date) -> bool:
         return False
 
 
-def plan_day(facts: Iterable[CustomerFacts], today: dt.date, config: Config) -> list[Schedule]:
-    """Return every customer's schedule as of today."""
-    return [plan_customer(f, today, config) for f in facts]
-
-
 @dataclass(slots=True)
 class Simulation:
     """What happens to one customer over a range of days if every due card goes out on its due date."""

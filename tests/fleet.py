@@ -8,6 +8,7 @@ started as real subprocesses.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -74,8 +75,7 @@ def seed(config: Path, per_office: int) -> dict[str, str]:
             offices[address] = key
         (folder / f"customers-{key}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
         cardsender(config, "--office", key, "import", "customers", str(folder / f"customers-{key}.csv"))
-        yesterday = clock.office_today(zone).toordinal() - 1
-        day = type(clock.office_today(zone)).fromordinal(yesterday).isoformat()
+        day = (clock.office_today(zone) - dt.timedelta(days=1)).isoformat()
         rows = [f"{key}-{n:05d},{day} 11:00,purchase,Road bike" for n in range(per_office)]
         path = folder / f"history-{key}.csv"
         path.write_text("customer_id,date,kind,summary\n" + "\n".join(rows) + "\n", encoding="utf-8")

@@ -135,15 +135,6 @@ def iter_customers_with_last_touch(conn: Connection) -> Iterator[tuple[Customer,
         yield customer_from_row(row), row.last_touch
 
 
-def last_touch_of(conn: Connection, internal_id: int) -> dt.datetime | None:
-    """Return the time of one customer's last touch."""
-    query = select(func.max(contact_events.c.occurred_at)).where(
-        contact_events.c.customer_id == internal_id, contact_events.c.kind.in_(TOUCH_KINDS)
-    )
-    value = conn.execute(query).scalar()
-    return value if isinstance(value, dt.datetime) else None
-
-
 def add_event(conn: Connection, internal_id: int, event: ContactEvent, now: dt.datetime) -> bool:
     """Record a contact event; return False when the same event was already recorded."""
     stmt = insert_or_ignore(conn, contact_events, ("customer_id", "occurred_at", "kind", "summary")).values(
@@ -175,13 +166,16 @@ def customer_row(conn: Connection, external_id: str) -> dict[str, Any]:
 
 def event_rows_of(conn: Connection, external_id: str) -> list[dict[str, Any]]:
     """Return every stored column of one customer's contact events, oldest first."""
-    internal = find_internal_id(conn, external_id)
     query = (
         select(contact_events)
-        .where(contact_events.c.customer_id == internal)
+        .join(customers, customers.c.id == contact_events.c.customer_id)
+        .where(customers.c.external_id == external_id)
         .order_by(contact_events.c.occurred_at, contact_events.c.id)
     )
-    return [dict(row._mapping) for row in conn.execute(query)]
+    rows = [dict(row._mapping) for row in conn.execute(query)]
+    if not rows:
+        find_internal_id(conn, external_id)  # no history, or no such customer: this raises for the latter
+    return rows
 
 
 _LENGTHS = {c.key: c.type.length for c in customers.c if isinstance(c.type, String) and c.type.length}
