@@ -173,6 +173,20 @@ def _offices(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE digests_by_office RENAME TO digests"))
 
 
+def _sending_marks(conn: Connection) -> None:
+    """Version 9: when a claimed card took its sending slot and began its SMTP transaction; the shared pace."""
+    conn.execute(text("ALTER TABLE outbox ADD COLUMN slot_at TIMESTAMP"))
+    conn.execute(text("ALTER TABLE outbox ADD COLUMN smtp_started_at TIMESTAMP"))
+    meta = MetaData()
+    pace = Table(
+        "send_pace",
+        meta,
+        Column("name", String(100), primary_key=True),
+        Column("next_slot_at", DateTime, nullable=False),
+    )
+    meta.create_all(conn, tables=[pace])
+
+
 # (version, name, upgrade from the previous version); version 1 is the initial schema.
 MIGRATIONS: list[Migration] = [
     (1, "initial: customers, contact events", None),
@@ -183,6 +197,7 @@ MIGRATIONS: list[Migration] = [
     (6, "service lease", _service_lease),
     (7, "digests", _digests),
     (8, "offices", _offices),
+    (9, "sending slots and the shared pace", _sending_marks),
 ]
 LATEST = MIGRATIONS[-1][0]
 

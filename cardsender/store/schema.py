@@ -114,6 +114,11 @@ outbox = Table(
     Column("sent_at", DateTime),
     # The print batch a posted card went out in (migration 5).
     Column("batch", String(40)),
+    # While a card is claimed (migration 9): when it took its slot of the mail account's pace, and when its
+    # SMTP transaction began (committed before MAIL FROM). After a crash only a card whose transaction had
+    # begun may have reached the server; the others of the claim go back to pending.
+    Column("slot_at", DateTime),
+    Column("smtp_started_at", DateTime),
     UniqueConstraint("customer_id", "occasion", "occasion_date", "channel", name="uq_outbox_card"),
 )
 Index("ix_outbox_state_due", outbox.c.state, outbox.c.due_date)
@@ -132,6 +137,15 @@ service_lease = Table(
     Column("last_cycle_at", DateTime),
     Column("last_cycle", Text, nullable=False, default=""),
     Column("next_run_at", DateTime),
+)
+
+# The mail account's pace, shared by every process sending through it (migration 9): each card takes the
+# next free slot from this one row, so any number of sends and services together keep rate_per_minute.
+send_pace = Table(
+    "send_pace",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("next_slot_at", DateTime, nullable=False),
 )
 
 # The days a morning digest went out: one a day and office, never more (migration 7; office in 8).
