@@ -187,6 +187,29 @@ def _sending_marks(conn: Connection) -> None:
     meta.create_all(conn, tables=[pace])
 
 
+def _print_traces(conn: Connection) -> None:
+    """Version 10: the files each print batch was written to, and the cards of forgotten customers per batch."""
+    meta = MetaData()
+    files = Table(
+        "print_files",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("batch", String(40), nullable=False),
+        Column("path", Text, nullable=False),
+        Column("written_at", DateTime, nullable=False),
+    )
+    Index("ix_print_files_batch", files.c.batch)
+    forgotten = Table(
+        "forgotten_cards",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("batch", String(40), nullable=False),
+        Column("forgotten_at", DateTime, nullable=False),
+    )
+    Index("ix_forgotten_cards_batch", forgotten.c.batch)
+    meta.create_all(conn, tables=[files, forgotten])
+
+
 # (version, name, upgrade from the previous version); version 1 is the initial schema.
 MIGRATIONS: list[Migration] = [
     (1, "initial: customers, contact events", None),
@@ -198,6 +221,7 @@ MIGRATIONS: list[Migration] = [
     (7, "digests", _digests),
     (8, "offices", _offices),
     (9, "sending slots and the shared pace", _sending_marks),
+    (10, "print files and forgotten cards", _print_traces),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -170,3 +170,26 @@ personal_notes = Table(
     Column("used_at", DateTime),
     Column("outbox_id", Integer, ForeignKey("outbox.id", ondelete="SET NULL")),
 )
+
+# The files each print batch was written to (cards, envelopes or labels, reprints), as absolute paths, so
+# that forgetting a customer can name the printouts that still hold their card (migration 10).
+print_files = Table(
+    "print_files",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("batch", String(40), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("written_at", DateTime, nullable=False),
+)
+Index("ix_print_files_batch", print_files.c.batch)
+
+# One row per card of a print batch whose customer was forgotten, and nothing about them: their outbox rows
+# are deleted with them, and this is how a reprint knows the batch had more cards (migration 10).
+forgotten_cards = Table(
+    "forgotten_cards",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("batch", String(40), nullable=False),
+    Column("forgotten_at", DateTime, nullable=False),
+)
+Index("ix_forgotten_cards_batch", forgotten_cards.c.batch)
