@@ -44,9 +44,10 @@ def import_rows(
         conn, today=today, now=now, offices=offices, default_office=default_office, office_days=office_days
     )
     tally = Tally()
-    for count, (line, cells) in enumerate(reader.rows(), start=1):
+    for count, (line, cells, problem) in enumerate(reader.rows(), start=1):
         try:
-            cells = reader.fit(cells)
+            if problem is not None:
+                raise InputError(problem)
             raw = {field: cells[index] for index, field in columns}
             writer.add(line, parse_customer_fields(raw, date_format))
         except InputError as exc:

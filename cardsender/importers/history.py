@@ -96,11 +96,12 @@ def import_rows(
     summary_at = columns.get("summary")
     tally = Tally()
     batch: list[dict[str, Any]] = []
-    for count, (line, cells) in enumerate(reader.rows(), start=1):
+    for count, (line, cells, problem) in enumerate(reader.rows(), start=1):
         if progress is not None and count % BATCH_ROWS == 0:
             progress(reader.bytes_done, reader.total_bytes)
         try:
-            cells = reader.fit(cells)
+            if problem is not None:
+                raise InputError(problem)
             # A stored id is already a valid one: look it up as written before parsing the cell.
             customer = known.get(cells[id_at])
             if customer is None:
