@@ -5,6 +5,8 @@ nothing.  Bad rows are refused one by one with ``FILE:LINE: why`` and copied to
 a rejects file beside the input (``customers.csv`` -> ``customers.rejects.csv``,
 ``contacts.vcf`` -> ``contacts.rejects.vcf``); the valid rows are imported.
 When nothing is refused, a rejects file left by an earlier import is removed.
+Rejects are written 0600 under a temporary name naming the process; each import
+first removes the temporary files that killed imports left in the input's folder.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from cardsender.importers import csv_customers, history, vcard
 from cardsender.importers.csvfile import CsvReader, CsvRejects, RejectsFile, rejects_path
 from cardsender.importers.email_domains import memoized_domain_checks
 from cardsender.importers.results import ImportResult, Progress, RowError
+from cardsender.private import remove_stale_temp_files
 from cardsender.records import DEFAULT_OFFICE
 from cardsender.store import Store
 
@@ -52,6 +55,7 @@ def import_customers(
     """
     path = Path(path)
     refuse_folder(path)
+    remove_stale_temp_files(path.parent)
     suffix = path.suffix.lower()
     options: dict[str, Any] = {"today": today, "now": now, "date_format": date_format, "progress": progress,
                                "offices": tuple(offices), "default_office": default_office,
@@ -93,6 +97,7 @@ def import_history(
     """
     path = Path(path)
     refuse_folder(path)
+    remove_stale_temp_files(path.parent)
     if path.suffix.lower() != ".csv":
         raise ImportFileError(
             f"{path}: cannot import '{path.suffix or path.name}' files; contact history comes from a .csv file "
