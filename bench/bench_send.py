@@ -38,7 +38,6 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from pathlib import Path
 from types import FrameType
@@ -49,6 +48,7 @@ from cardsender import clock
 from cardsender.config import Config, load_config
 from cardsender.delivery.mail import Outcome, SmtpTransport
 from cardsender.fields import parse_customer_fields
+from cardsender.message import OutgoingMessage
 from cardsender.records import ContactEvent
 from cardsender.service import SendCycle
 from cardsender.store import Store
@@ -216,7 +216,7 @@ class TimedTransport:
         finally:
             self.seconds += time.perf_counter() - started
 
-    def send(self, message: EmailMessage) -> Outcome:
+    def send(self, message: OutgoingMessage) -> Outcome:
         """Send through the wrapped transport."""
         started = time.perf_counter()
         try:

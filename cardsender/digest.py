@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 
 from sqlalchemy import select
 
 from cardsender import agenda
+from cardsender import message as outgoing
 from cardsender.config import Config
+from cardsender.message import OutgoingMessage, mail_address
 from cardsender.store import Store
 from cardsender.store import customers as customer_queries
 from cardsender.store import lease as leases
@@ -105,19 +104,15 @@ def compose(store: Store, config: Config, today: dt.date) -> Digest:
     return Digest(today, subject, "\n".join(lines) + "\n", config.office.key)
 
 
-def message_of(digest: Digest, config: Config, now: dt.datetime) -> EmailMessage:
+def message_of(digest: Digest, config: Config, now: dt.datetime) -> OutgoingMessage:
     """Return the digest as an email to the office."""
     office = config.office
-    user, _, domain = office.from_address.rpartition("@")
-    to = office.reply_to or office.from_address
-    message = EmailMessage()
-    message["From"] = Address(display_name="cardsender", username=user, domain=domain)
-    message["To"] = to
-    message["Subject"] = digest.subject
-    message["Date"] = format_datetime(now.replace(tzinfo=dt.UTC))
-    message["Message-ID"] = make_msgid(domain=domain or "localhost")
-    message.set_content(digest.text, charset="utf-8")
-    return message
+    sender = mail_address(office.from_address, "office's from_address")
+    to = mail_address(office.reply_to, "office's reply_to") if office.reply_to else sender
+    return outgoing.compose(
+        sender_name="cardsender", sender=sender, recipient_name="", recipient=to, subject=digest.subject,
+        text=digest.text, html=None, now=now,
+    )  # fmt: skip
 
 
 def already_sent(store: Store, office: str, day: dt.date) -> bool:

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-import socket
-import sys
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from email.message import EmailMessage
 from pathlib import Path
 
 from sqlalchemy import Connection
@@ -25,15 +22,19 @@ from sqlalchemy import Connection
 from cardsender import agenda, cards
 from cardsender.config import Config
 from cardsender.delivery.mail import FileTransport, Outcome, ServerError, Transport
-from cardsender.message import build_email
+from cardsender.errors import InputError
+from cardsender.message import OutgoingMessage, build_email
 from cardsender.planner import plan_customer
+from cardsender.processes import worker_is_gone, worker_name
 from cardsender.render import TemplateError
 from cardsender.store import Store
-from cardsender.store import lease as leases
 from cardsender.store import outbox as queries
 from cardsender.store.planning import load_facts
 from cardsender.views.labels import occasion_label
 
+__all__ = ["CardResult", "CycleReport", "SendCycle", "worker_is_gone", "worker_name"]
+
+log = logging.getLogger("cardsender")
 # How long a claim lasts before another cycle may take the row for lost (it then becomes unknown).
 LEASE = dt.timedelta(minutes=30)
 # Rows claimed at a time: services sharing an office's sending each take a batch, then come back for more.
@@ -60,7 +61,8 @@ class CycleReport:
 
     dry_run: bool
     planned: int = 0
-    recovered: int = 0
+    recovered: int = 0  # left sending by a crash while their SMTP transaction was under way: now unknown
+    returned: int = 0  # left sending by a crash before their transaction began: back to pending
     expired: int = 0
     results: list[CardResult] = field(default_factory=list)
     stopped: str | None = None
@@ -69,27 +71,6 @@ class CycleReport:
     def count(self, state: str) -> int:
         """Return how many cards ended in a state."""
         return sum(1 for result in self.results if result.state == state)
-
-
-def worker_name() -> str:
-    """Return this process's name as the claimant of the rows it sends: host and process id."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def worker_is_gone(worker: str) -> bool:
-    """Return whether a claimant was a process on this machine that is no longer running."""
-    host, _, pid = worker.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
-        return False
-    if sys.platform == "win32":  # os.kill would end the process there; the lease decides instead
-        return False
-    try:
-        os.kill(int(pid), 0)  # signal 0 only asks whether the process exists
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def retry_after(attempts: int) -> dt.timedelta:
@@ -106,7 +87,7 @@ def content_hash(text: str, html: str) -> str:
 class _Prepared:
     """A claimed row's message, or why it is not sent."""
 
-    message: EmailMessage | None
+    message: OutgoingMessage | None
     state: str  # send, held, cancelled
     detail: str
     variant: str = ""
@@ -143,7 +124,7 @@ class SendCycle:
         touches = [t for t in agenda.plan_touches(self.store, self.config, self.today) if t.channel == "email"]
         with self.store.begin() as conn:
             now = self.now()
-            report.recovered += self._recover(conn, now)
+            self._recover(conn, now, report)
             report.expired = queries.expire_overdue(conn, self.today, now, self.config.office.key)
             ids = queries.customer_row_ids(conn, (t.customer_id for t in touches))
             report.planned = queries.record_touches(
@@ -162,7 +143,8 @@ class SendCycle:
         time, recording each result as it comes, until nothing is due.
 
         ``should_stop`` is asked before each card: when it says so, the cards not yet sent go back to pending.
-        ``planned`` is called once the plan is in the outbox, before the sending starts.
+        ``planned`` is called once the plan is in the outbox, before the sending starts.  Whatever one card
+        does, it settles that card only: the run goes on with the others.
         """
         report = CycleReport(dry_run=False)
         if plan:
@@ -174,36 +156,22 @@ class SendCycle:
             while left is None or left > 0:
                 allowed = self._daily_allowance()
                 if allowed <= 0:
-                    report.stopped = f"the daily limit of {self.config.email.rate_per_day} emails is reached"
+                    report.stopped = self._limit_reached()
                     break
                 claimed = self._claim(report, min(CLAIM_BATCH, allowed, CLAIM_BATCH if left is None else left))
                 if not claimed:
                     break
                 if left is not None:
                     left -= len(claimed)
-                pause = self.pause_between_cards()
-                still_due = self._still_due(claimed)
                 if not opened:
                     try:
                         transport.open()
                     except ServerError as exc:
-                        self._release(claimed, str(exc))
+                        self._release(claimed, f"not sent: {exc}")
                         report.stopped = str(exc)
                         break
                     opened = True
-                for index, row in enumerate(claimed):
-                    if should_stop():
-                        self._release(claimed[index:], "the service was stopping")
-                        report.stopped = "stopped by request"
-                        break
-                    if report.results:
-                        self.sleep(pause)
-                    try:
-                        report.results.append(self._send_one(row, still_due, transport))
-                    except ServerError as exc:
-                        self._release(claimed[index:], str(exc))
-                        report.stopped = str(exc)
-                        break
+                self._send_batch(claimed, transport, report, should_stop)
                 if report.stopped:
                     break
         finally:
@@ -211,25 +179,52 @@ class SendCycle:
                 transport.close()
         return report
 
-    def pause_between_cards(self) -> float:
-        """Return the seconds to wait between two cards: ``rate_per_minute`` is the mail account's, shared by
-        every service running against the database (several, on PostgreSQL)."""
-        with self.store.begin() as conn:
-            sharing = max(leases.live_services(conn, self.now()), 1)
-        return 60.0 * sharing / self.config.email.rate_per_minute
+    def _send_batch(
+        self, claimed: list[queries.OutboxRow], transport: Transport, report: CycleReport,
+        should_stop: Callable[[], bool],
+    ) -> None:  # fmt: skip
+        """Send a claimed batch card by card; whatever stops it puts the cards not yet begun back to pending."""
+        still_due = self._still_due(claimed)
+        done = 0
+        why = ""  # why the cards left over did not go, kept on them for status
+        try:
+            for row in claimed:
+                if should_stop():
+                    report.stopped, why = "stopped by request", "not sent: the service was stopping"
+                    return
+                try:
+                    report.results.append(self._send_one(row, still_due, transport))
+                except _LimitReached:
+                    report.stopped = self._limit_reached()  # the rest simply waits for tomorrow
+                    return
+                except ServerError as exc:  # refused before the data: this card did not go either
+                    report.stopped, why = str(exc), f"not sent: {exc}"
+                    return
+                except Exception as exc:  # one card's surprise never strands the others
+                    log.exception("card %s (%s) could not be sent", row.row, row.customer_id)
+                    report.results.append(self._settle_after_error(row, exc))
+                done += 1
+        finally:
+            self._release(claimed[done:], why)
+
+    def _limit_reached(self) -> str:
+        return f"the daily limit of {self.config.email.rate_per_day} emails is reached"
 
     def _claim(self, report: CycleReport, size: int) -> list[queries.OutboxRow]:
-        """Claim the next batch of this office's due cards, first turning rows abandoned by a crash to unknown."""
+        """Claim the next batch of this office's due cards, first settling rows abandoned by a crash."""
         with self.store.begin() as conn:
             now = self.now()
-            report.recovered += self._recover(conn, now)
+            self._recover(conn, now, report)
             return queries.claim_due(conn, self.today, now, self.worker, LEASE, size, self.config.office.key)
 
     @staticmethod
-    def _recover(conn: Connection, now: dt.datetime) -> int:
-        """Turn rows in sending whose claim ran out, or whose service on this machine is gone, to unknown."""
+    def _recover(conn: Connection, now: dt.datetime, report: CycleReport) -> None:
+        """Settle rows in sending whose claim ran out, or whose service on this machine is gone: unknown when
+        their SMTP transaction had begun, else back to pending."""
         gone = [worker for worker in queries.sending_claimants(conn) if worker_is_gone(worker)]
-        return queries.recover_abandoned(conn, now, gone)
+        unknown, pending = queries.recover_abandoned(conn, now, gone)
+        report.recovered += unknown
+        report.returned += pending
 
     def dry_run(self, folder: Path, limit: int | None = None) -> CycleReport:
         """Render what would be sent today into a folder of .eml files; the outbox is not changed."""
@@ -288,7 +283,10 @@ class SendCycle:
         if composed.held_because:
             return _Prepared(None, "held", composed.held_because)
         card, note = composed.card, composed.note
-        message = build_email(card, composed.customer, self.config.office, self.now())
+        try:
+            message = build_email(card, composed.customer, self.config.office, self.now())
+        except InputError as exc:  # an address that cannot be written, whatever the server: a person decides
+            return _Prepared(None, "held", str(exc))
         summary = f"{occasion_label(occasion)} card by email: {card.subject}"
         if note:
             summary += f" (personal note: {note})"  # the note is kept in the history with the card
@@ -296,7 +294,11 @@ class SendCycle:
         return _Prepared(message, "send", card.subject, composed.variant, note, hashed, summary)
 
     def _send_one(self, row: queries.OutboxRow, still_due: dict[int, str | None], transport: Transport) -> CardResult:
-        """Check, render and send one claimed row, and record what happened."""
+        """Check, render and send one claimed row, and record what happened.
+
+        The card takes its slot of the mail account's pace first, and the start of its SMTP transaction is
+        committed before MAIL FROM: after a crash, only a card that had begun may have reached the server.
+        """
         why_not = still_due.get(row.row)
         if why_not is not None:
             self._settle(row, state="cancelled", reason=f"cancelled: {why_not}")
@@ -306,8 +308,9 @@ class SendCycle:
             self._settle(row, state="held", last_error=prepared.detail)
             return CardResult(row.row, row.customer_id, row.occasion, "held", prepared.detail)
         assert prepared.message is not None
+        self._wait_for_slot(row)
         outcome: Outcome = transport.send(prepared.message)
-        message_id = str(prepared.message["Message-ID"])
+        message_id = prepared.message.message_id
         if outcome.state == "sent":
             with self.store.begin() as conn:
                 queries.mark_sent(
@@ -315,13 +318,16 @@ class SendCycle:
                     content_hash=prepared.hash, variant=prepared.variant, summary=prepared.summary, note=prepared.note,
                 )  # fmt: skip
             return CardResult(row.row, row.customer_id, row.occasion, "sent", outcome.reply)
+        if outcome.state == "held":
+            self._settle(row, state="held", last_error=outcome.reply, smtp_started_at=None)
+            return CardResult(row.row, row.customer_id, row.occasion, "held", outcome.reply)
         if outcome.state == "retry":
             attempts = row.attempts + 1
             if row.expires_on is not None and self.today >= row.expires_on:
                 self._settle(row, state="failed", attempts=attempts, last_error=f"{outcome.reply}; no time left")
                 return CardResult(row.row, row.customer_id, row.occasion, "failed", outcome.reply)
             self._settle(
-                row, state="pending", attempts=attempts, last_error=outcome.reply,
+                row, state="pending", attempts=attempts, last_error=outcome.reply, smtp_started_at=None,
                 next_attempt_at=self.now() + retry_after(attempts),
             )  # fmt: skip
             return CardResult(row.row, row.customer_id, row.occasion, "pending", outcome.reply)
@@ -333,12 +339,42 @@ class SendCycle:
                 queries.mark_bouncing(conn, row.customer_row, self.now())
         return CardResult(row.row, row.customer_id, row.occasion, outcome.state, outcome.reply)
 
+    def _wait_for_slot(self, row: queries.OutboxRow) -> None:
+        """Take the card's slot of the shared pace, wait for it, and record that its SMTP transaction begins."""
+        interval = dt.timedelta(minutes=1) / self.config.email.rate_per_minute
+        with self.store.begin() as conn:
+            now = self.now()
+            slot = queries.take_slot(conn, row.row, self.worker, now, interval, self.config.email.rate_per_day)
+        if slot is None:
+            raise _LimitReached
+        if slot > now:
+            self.sleep((slot - now).total_seconds())
+            with self.store.begin() as conn:
+                queries.mark_started(conn, row.row, self.worker, self.now())
+
+    def _settle_after_error(self, row: queries.OutboxRow, exc: Exception) -> CardResult:
+        """Settle a card that met an unexpected error: unknown if its transaction had begun, else failed."""
+        with self.store.begin() as conn:
+            began = queries.transaction_began(conn, row.row)
+        state = "unknown" if began else "failed"
+        detail = f"{type(exc).__name__}: {exc}"
+        why = f"an error while sending; the card may have gone out ({detail})" if began else f"not sent ({detail})"
+        self._settle(row, state=state, attempts=row.attempts + 1, last_error=why)
+        return CardResult(row.row, row.customer_id, row.occasion, state, why)
+
     def _settle(self, row: queries.OutboxRow, **values: object) -> None:
         with self.store.begin() as conn:
             queries.finish(conn, row.row, self.worker, self.now(), **values)
 
     def _release(self, rows: list[queries.OutboxRow], why: str) -> None:
-        """Put claimed rows that never reached the server back to pending, with the server's words."""
+        """Put claimed rows that never reached the server back to pending, with the reason they did not go."""
+        if not rows:
+            return
         with self.store.begin() as conn:
             for row in rows:
-                queries.finish(conn, row.row, self.worker, self.now(), state="pending", last_error=f"not sent: {why}")
+                queries.finish(conn, row.row, self.worker, self.now(), state="pending", last_error=why,
+                               smtp_started_at=None)  # fmt: skip
+
+
+class _LimitReached(Exception):
+    """The mail account's daily limit is used up: the cards not yet begun wait for tomorrow."""

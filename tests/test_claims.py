@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from sqlalchemy import Connection, Row, select
 
 from cardsender.planner import Touch
 from cardsender.store import Store
 from cardsender.store import outbox as queries
 from cardsender.store.customers import insert_customer
+from cardsender.store.schema import outbox
 
 TODAY = dt.date(2026, 11, 28)
 NOW = dt.datetime(2026, 11, 28, 14, 0)
@@ -45,17 +48,31 @@ def test_a_claim_takes_only_its_office_and_never_a_card_another_holds(store: Sto
     assert claim(store, "c:3", 5, office="west") == ["C3"]
 
 
-def test_a_mark_needs_the_claim_and_a_lapsed_claim_becomes_unknown(store: Store) -> None:
-    """Only the claimant may settle its row; once its lease runs out the row is unknown and its late mark is
-    refused, so the card is neither resent nor recorded twice."""
+def test_a_mark_needs_the_claim_and_a_lapsed_claim_that_had_begun_becomes_unknown(store: Store) -> None:
+    """Only the claimant may settle its row; once its lease runs out a row whose SMTP transaction had begun is
+    unknown and its late mark is refused, so the card is neither resent nor recorded twice."""
     claim(store, "a:1", 1)
     with store.begin() as conn:
         (row,) = queries.list_rows(conn, ("sending",))
+        assert queries.mark_started(conn, row.row, "a:1", NOW)
         assert not queries.finish(conn, row.row, "b:2", NOW, state="sent")
-        assert queries.recover_abandoned(conn, NOW + LEASE - dt.timedelta(seconds=1)) == 0
-        assert queries.recover_abandoned(conn, NOW + LEASE + dt.timedelta(seconds=1)) == 1
+        assert queries.recover_abandoned(conn, NOW + LEASE - dt.timedelta(seconds=1)) == (0, 0)
+        assert queries.recover_abandoned(conn, NOW + LEASE + dt.timedelta(seconds=1)) == (1, 0)
         assert not queries.finish(conn, row.row, "a:1", NOW + LEASE, state="sent")
         assert queries.get_row(conn, row.row).state == "unknown"  # type: ignore[union-attr]
+
+
+def test_claimed_cards_that_never_began_go_back_to_pending_when_their_claimant_is_gone(store: Store) -> None:
+    """Of a claim abandoned by a crash, only the card whose transaction had begun is unknown; the others of the
+    batch never reached the server and are pending again, to go out on the next run."""
+    claim(store, "gone:1", 2)
+    with store.begin() as conn:
+        first, second = queries.list_rows(conn, ("sending",))
+        assert queries.mark_started(conn, first.row, "gone:1", NOW)
+        assert queries.recover_abandoned(conn, NOW, gone=["gone:1"]) == (1, 1)
+        assert queries.get_row(conn, first.row).state == "unknown"  # type: ignore[union-attr]
+        assert queries.get_row(conn, second.row).state == "pending"  # type: ignore[union-attr]
+    assert claim(store, "b:2", 5) == ["C2"]
 
 
 @pytest.mark.postgresql_only
@@ -82,17 +99,38 @@ def test_expiry_follows_each_office_own_calendar(store: Store) -> None:
         assert queries.expire_overdue(conn, last_day, NOW, "west") == 0
 
 
-def test_the_rate_per_minute_is_shared_by_the_services_running(store: Store) -> None:
-    """rate_per_minute is the mail account's: with three services running (one more long gone), each waits
-    three times as long between two cards, so that together they keep to it."""
-    from cardsender.config import parse_config
-    from cardsender.service import SendCycle
-    from cardsender.store import lease as leases
-
-    config = parse_config({"email": {"rate_per_minute": 600}, "offices": {"east": {}}}, None)
-    cycle = SendCycle(store, config, today=TODAY, now=lambda: NOW, office_now=NOW, worker="a:1")
-    assert cycle.pause_between_cards() == pytest.approx(0.1)  # no service running: a command alone
+def test_every_sender_takes_its_slot_from_one_pace(store: Store) -> None:
+    """rate_per_minute is the mail account's: cards claimed by different processes take consecutive slots of
+    one shared pace, and only a slot already due marks the transaction begun."""
+    claim(store, "a:1", 1)
+    claim(store, "b:2", 1)
+    claim(store, "c:3", 1, office="west")
+    gap = dt.timedelta(seconds=2)
     with store.begin() as conn:
-        for n, heard in enumerate((NOW, NOW, NOW - dt.timedelta(minutes=1), NOW - dt.timedelta(hours=1))):
-            assert leases.acquire(conn, f"host:{n}", heard, leases.STALE_AFTER, f"service:host:{n}") is None
-    assert cycle.pause_between_cards() == pytest.approx(0.3)
+        rows = {row.claimed_by: row.row for row in _claimed_rows(conn)}
+        slots = [queries.take_slot(conn, rows[w], w, NOW, gap, 100) for w in ("a:1", "b:2", "c:3")]
+        assert slots == [NOW, NOW + gap, NOW + 2 * gap]
+        assert queries.transaction_began(conn, rows["a:1"])
+        assert not queries.transaction_began(conn, rows["b:2"])
+
+
+def test_the_daily_limit_counts_what_was_sent_and_what_holds_a_slot(store: Store) -> None:
+    """rate_per_day counts the mail of the last 24 hours and the cards holding a slot, whoever sends them."""
+    claim(store, "a:1", 2)
+    claim(store, "c:3", 1, office="west")
+    gap = dt.timedelta(milliseconds=1)
+    with store.begin() as conn:
+        first, second, third = _claimed_rows(conn)
+        assert queries.take_slot(conn, first.row, str(first.claimed_by), NOW, gap, 2) is not None
+        queries.finish(conn, first.row, str(first.claimed_by), NOW, state="sent", sent_at=NOW)
+        assert queries.take_slot(conn, second.row, str(second.claimed_by), NOW, gap, 2) is not None
+        assert queries.take_slot(conn, third.row, str(third.claimed_by), NOW, gap, 2) is None
+        later = NOW + dt.timedelta(days=1, seconds=1)
+        queries.finish(conn, second.row, str(second.claimed_by), NOW, state="sent", sent_at=NOW)
+        assert queries.take_slot(conn, third.row, str(third.claimed_by), later, gap, 2) == later
+
+
+def _claimed_rows(conn: Connection) -> list[Row[Any]]:
+    """Return the claimed outbox rows with their claimant, in claim order."""
+    query = select(outbox.c.id.label("row"), outbox.c.claimed_by).where(outbox.c.state == "sending")
+    return list(conn.execute(query.order_by(outbox.c.updated_at, outbox.c.id)).all())

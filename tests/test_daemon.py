@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -142,7 +143,7 @@ def test_the_service_sends_what_is_due_at_start_and_stops_cleanly(
         heartbeat = leases.services(conn)[0].heartbeat_at
     assert heartbeat.year == 2000  # released: the next service may start at once
     stopped = CliRunner().invoke(cli, ["--config", str(config), "status"]).stdout.splitlines()[0]
-    assert stopped.startswith("Service: not running; last cycle ")
+    assert stopped.startswith("Service: not running (stopped); last cycle ")
     assert ": 3 planned, 3 sent" in stopped
 
 
@@ -178,6 +179,33 @@ def test_a_second_service_on_the_same_database_is_refused(
     first.send_signal(signal.SIGTERM)
     first.communicate(timeout=60)
     assert first.returncode == 0
+
+
+@pytest.mark.sqlite_only  # on PostgreSQL several services share the database anyway
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_a_killed_service_frees_the_database_at_once(
+    database_url: str, folder: Path, services: list[subprocess.Popen[str]]
+) -> None:
+    """After a service is SIGKILLed, status says it is not running and when it was last heard from, and a new
+    service starts at once instead of waiting for the heartbeat to go stale."""
+    config = write_config(folder, database_url, rate_per_minute=10_000)
+    killed = start(config, services)
+    wait_until_serving(config, killed)
+    killed.send_signal(signal.SIGKILL)
+    killed.communicate(timeout=60)
+    status = CliRunner().invoke(cli, ["--config", str(config), "status"]).stdout.splitlines()[0]
+    holder = f"{socket.gethostname()}:{killed.pid}"
+    assert re.fullmatch(
+        rf"Service: not running \(last heard from \d{{4}}-\d\d-\d\d \d\d:\d\d UTC, as {holder}\).*", status
+    )
+    restarted = start(config, services)
+    wait_until_serving(config, restarted)
+    assert restarted.poll() is None
+    running = CliRunner().invoke(cli, ["--config", str(config), "status"]).stdout.splitlines()[0]
+    assert running.startswith(f"Service: running as {socket.gethostname()}:{restarted.pid}, heartbeat ")
+    restarted.send_signal(signal.SIGTERM)
+    _, err = restarted.communicate(timeout=60)
+    assert restarted.returncode == 0, err
 
 
 def test_a_stale_lease_is_taken_over(

@@ -279,10 +279,12 @@ def test_a_connection_lost_after_the_data_is_unknown_and_never_resent(
         assert [e.kind for e in events_of(conn, "C1")] == ["purchase", "card"]
 
 
-def test_a_crash_while_sending_leaves_the_card_unknown(
-    database_url: str, smtp_server: SmtpServerFactory, folder: Path
+@pytest.mark.parametrize("began", [True, False], ids=["transaction-begun", "never-begun"])
+def test_a_crash_while_sending_leaves_only_a_card_that_had_begun_unknown(
+    database_url: str, smtp_server: SmtpServerFactory, folder: Path, began: bool
 ) -> None:
-    """A row left in sending (its service gone, the lease over) becomes unknown on the next cycle, not resent."""
+    """A row left in sending (its service gone, the lease over) becomes unknown on the next cycle and is not
+    resent when its SMTP transaction had begun; one that never began goes out on that cycle."""
     server = smtp_server()
     config = write_config(folder, database_url, server)
     seed(config, ANA)
@@ -293,12 +295,19 @@ def test_a_crash_while_sending_leaves_the_card_unknown(
         cycle.plan(CycleReport(dry_run=False))
         with store.begin() as conn:
             conn.execute(outbox.update().values(state="sending", claimed_by="crashed",
-                                                lease_until=dt.datetime(2000, 1, 1)))  # fmt: skip
+                                                lease_until=dt.datetime(2000, 1, 1),
+                                                smtp_started_at=clock.utc_now() if began else None))  # fmt: skip
     result = run(config, "send", "--no-dry-run")
-    assert "1 left sending by a crash are now unknown" in result.stdout
-    assert server.messages == []
     with Store.open(settings.database.url) as store, store.begin() as conn:
-        assert conn.execute(select(outbox.c.state)).scalars().all() == ["unknown"]
+        states = conn.execute(select(outbox.c.state)).scalars().all()
+    if began:
+        assert "1 left sending by a crash are now unknown" in result.stdout
+        assert server.messages == []
+        assert states == ["unknown"]
+    else:
+        assert "1 claimed by a run that stopped before sending them are pending again" in result.stdout
+        assert [m.rcpt_tos for m in server.messages] == [["ana@example.com"]]
+        assert states == ["sent"]
 
 
 def test_the_dry_run_writes_messages_and_changes_nothing(

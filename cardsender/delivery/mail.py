@@ -5,22 +5,23 @@ explicitly and a verifying TLS context), and each message we built ourselves goe
 over that one connection step by step: MAIL, RCPT, DATA.  Knowing the step a
 failure happened at is what tells a retry from a duplicate: once the message data
 has been handed over, a lost connection means the card most likely arrived, so it
-is ``unknown`` and never resent automatically (REFERENCE.md, yagmail and SMTP).
+is ``unknown`` and never resent automatically: SMTP cannot promise exactly once, and for a
+greeting, at most once with a person deciding beats a duplicate.
 """
 
 from __future__ import annotations
 
 import contextlib
-import email.policy
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
 from cardsender.config import EmailConfig
 from cardsender.errors import CardsenderError
+from cardsender.message import OutgoingMessage
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 TIMEOUT_SECONDS = 60
@@ -34,7 +35,7 @@ class ServerError(CardsenderError):
 class Outcome:
     """What became of one message: sent, retry later, failed for good, or unknown (it may have arrived)."""
 
-    state: str  # sent, retry, failed, unknown
+    state: str  # sent, retry, failed, unknown; held when this server cannot take the message at all
     reply: str
     bouncing: bool = False
 
@@ -45,7 +46,7 @@ class Transport(Protocol):
     def open(self) -> None:
         """Connect (and log in) before the first message."""
 
-    def send(self, message: EmailMessage) -> Outcome:
+    def send(self, message: OutgoingMessage) -> Outcome:
         """Hand over one message and say what became of it; raise ServerError when no message can go."""
 
     def close(self) -> None:
@@ -57,31 +58,132 @@ def _reply(code: int, text: bytes | str) -> str:
     return f"{code} {' '.join(words.split())}"
 
 
+# An address with letters beyond ASCII before the @ can only go to a server that offers SMTPUTF8 (RFC 6531).
+NO_SMTPUTF8 = (
+    "the address {address} has letters beyond ASCII before the @, and the mail server does not accept such "
+    "addresses (it offers no SMTPUTF8); ask the customer for another address, or send through a server that does"
+)
+_ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})(?!\S)")
+
+
+def enhanced_status(text: bytes | str) -> tuple[int, int, int] | None:
+    """Return the enhanced status code (RFC 3463) at the start of a reply's text, such as (5, 1, 1), or None."""
+    words = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    found = _ENHANCED.match(words)
+    return (int(found[1]), int(found[2]), int(found[3])) if found else None
+
+
+def rcpt_outcome(code: int, text: bytes | str) -> Outcome:
+    """Say what a refusal of RCPT TO means for the card; raise ServerError when it refuses the sender.
+
+    - 4xx, and 552 (RFC 5321 4.5.3.1.10: treat it as 452, a temporary lack of room): try again later.
+    - enhanced status 5.7.x (policy, relaying, authentication), 554 without a 5.1.x mailbox code ("Relay
+      access denied"), 530 (log in first): the server will not take this sender's mail at all, so the run
+      stops, the cards stay pending with the server's words, and no address is blamed.
+    - enhanced 5.1.x, or 550, 551, 553: the mailbox or domain is wrong; the card fails, the address bounces.
+    - any other 5xx: this card fails, and the address is not marked.
+    """
+    reply = _reply(code, text)
+    status = enhanced_status(text)
+    if code < 500 or code == 552:
+        return Outcome("retry", reply)
+    if (status is not None and status[:2] == (5, 7)) or code == 530:
+        raise ServerError(f"the mail server refused to take mail from this sender: {reply}")
+    if (status is not None and status[:2] == (5, 1)) or code in (550, 551, 553):
+        return Outcome("failed", reply, bouncing=True)
+    if code == 554:
+        raise ServerError(f"the mail server refused to take mail from this sender: {reply}")
+    return Outcome("failed", reply)
+
+
+def data_outcome(code: int, text: bytes | str) -> Outcome:
+    """Say what a refusal of the message data means: try later (4xx, 552), stop (5.7.x policy), or fail the card."""
+    reply = _reply(code, text)
+    status = enhanced_status(text)
+    if code < 500 or code == 552:
+        return Outcome("retry", reply)
+    if status is not None and status[:2] == (5, 7):
+        raise ServerError(f"the mail server refused the message from this sender: {reply}")
+    return Outcome("failed", reply)
+
+
 class FileTransport:
-    """Write each message as an .eml file into a folder: the default, and the dry run's record."""
+    """Write each message as an .eml file into a folder: the default, and the dry run's record.
+
+    The files hold names, addresses and personal notes: the folder is 0700 and every file
+    0600.  Each is written under a temporary name and renamed, so a killed run leaves no
+    half-written message, and the next run removes its temporary file.
+    """
+
+    @dataclass(frozen=True, slots=True)
+    class Written:
+        """A message file: its Message-ID and the addresses in To and Cc (lower case), or why it is unreadable."""
+
+        path: Path
+        message_id: str = ""
+        recipients: frozenset[str] = frozenset()
+        unreadable: str = ""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
     def open(self) -> None:
-        """Create the folder."""
+        """Create the folder, and remove the temporary files of runs that were killed."""
+        from cardsender.private import private_folder, remove_stale_temp_files
+
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            private_folder(self.folder)
         except OSError as exc:
             raise ServerError(f"cannot create the outbox folder {self.folder} ({exc.strerror})") from exc
+        remove_stale_temp_files(self.folder)
 
-    def send(self, message: EmailMessage) -> Outcome:
+    def send(self, message: OutgoingMessage) -> Outcome:
         """Write the message to a file named after its Message-ID."""
-        name = str(message["Message-ID"]).strip("<>").replace("@", "_at_").replace("/", "_")
+        import os
+
+        from cardsender.private import temp_name, write_private_bytes
+
+        name = message.message_id.strip("<>").replace("@", "_at_").replace("/", "_")
         path = self.folder / f"{name}.eml"
+        temporary = temp_name(path)
         try:
-            path.write_bytes(bytes(message))
+            write_private_bytes(temporary, bytes(message))
+            os.replace(temporary, path)
         except OSError as exc:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
             raise ServerError(f"cannot write {path} ({exc.strerror})") from exc
         return Outcome("sent", f"written to {path}")
 
     def close(self) -> None:
         """Nothing to close."""
+
+    def written(self) -> list[FileTransport.Written]:
+        """Return every message file in the folder and in the folders under it (the dry runs), by path."""
+        import email.policy
+        from email.errors import HeaderParseError
+        from email.parser import Parser
+
+        parser = Parser(policy=email.policy.default)
+        found: list[FileTransport.Written] = []
+        for path in sorted(self.folder.rglob("*.eml")):
+            if path.name.startswith(".") or not path.is_file():
+                continue  # a temporary file: a message being written, or a killed run's
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                found.append(FileTransport.Written(path, unreadable=f"cannot be read ({exc.strerror})"))
+                continue
+            # Decoded as UTF-8, not ASCII: an address may have letters beyond ASCII before the @ (SMTPUTF8).
+            headers = parser.parsestr(data.decode("utf-8", "replace"), headersonly=True)
+            recipients: set[str] = set()
+            for field in ("To", "Cc"):
+                with contextlib.suppress(HeaderParseError):
+                    value = headers.get(field)
+                    recipients.update(str(a.addr_spec).lower() for a in getattr(value, "addresses", ()))
+            message_id = str(headers.get("Message-ID", "")).strip()
+            found.append(FileTransport.Written(path, message_id, frozenset(recipients)))
+        return found
 
 
 class SmtpTransport:
@@ -95,7 +197,7 @@ class SmtpTransport:
         self._client: object | None = None
 
     def _context(self) -> ssl.SSLContext:
-        # Certificates are verified; ca_file trusts a private CA (REFERENCE.md: yagmail verifies nothing by default).
+        # Certificates are verified (yagmail verifies nothing unless given a context); ca_file trusts a private CA.
         ca = str(self.settings.ca_file) if self.settings.ca_file else None
         return ssl.create_default_context(cafile=ca)
 
@@ -142,49 +244,52 @@ class SmtpTransport:
         self._client = client
         self._smtp = client.smtp
 
-    def send(self, message: EmailMessage) -> Outcome:
+    def send(self, message: OutgoingMessage) -> Outcome:
         """Send one message step by step, and classify any failure by the step it happened at."""
         smtp = self._smtp
         if smtp is None:
             raise ServerError("the connection to the mail server is closed")
-        recipients = [str(address.addr_spec) for address in message["To"].addresses]
-        # The envelope sender is the message's own From: each office's bounces come back to that office.
-        senders = message["From"].addresses if message["From"] else ()
-        sender = str(senders[0].addr_spec) if senders else self.sender
         try:
             smtp.ehlo_or_helo_if_needed()
-            code, text = smtp.mail(sender)
+            options: list[str] = []
+            if message.smtputf8:
+                if not smtp.has_extn("smtputf8"):
+                    return Outcome("held", NO_SMTPUTF8.format(address=", ".join(message.recipients)))
+                options.append("SMTPUTF8")  # smtplib then writes the envelope commands in UTF-8
+            code, text = smtp.mail(message.sender, options)
             if code >= 500:
-                raise ServerError(f"the mail server refused the sender {sender}: {_reply(code, text)}")
+                raise ServerError(f"the mail server refused the sender {message.sender}: {_reply(code, text)}")
             if code >= 400:
                 self._reset()
                 return Outcome("retry", _reply(code, text))
-            for recipient in recipients:
+            for recipient in message.recipients:
                 code, text = smtp.rcpt(recipient)
                 if code >= 400:
                     self._reset()
-                    if code >= 500:
-                        return Outcome("failed", _reply(code, text), bouncing=True)
-                    return Outcome("retry", _reply(code, text))
+                    return rcpt_outcome(code, text)
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             # Nothing was handed over yet: safe to try again later.
             self._smtp = None
             return Outcome("retry", f"connection lost before the message was sent ({exc})")
+        except ServerError:
+            self._reset()
+            raise
+        except Exception as exc:  # nothing was handed over: this card fails, the others go on
+            self._reset()
+            return Outcome("failed", f"could not be handed to the mail server ({type(exc).__name__}: {exc})")
         try:
-            # SMTP wants CRLF line ends; smtplib converts them only for str data, not for bytes.
-            code, text = smtp.data(message.as_bytes(policy=email.policy.SMTP))
+            code, text = smtp.data(message.data)
         except smtplib.SMTPDataError as exc:
-            if exc.smtp_code >= 500:
-                return Outcome("failed", _reply(exc.smtp_code, exc.smtp_error))
-            return Outcome("retry", _reply(exc.smtp_code, exc.smtp_error))
+            return data_outcome(exc.smtp_code, exc.smtp_error)
         except (smtplib.SMTPException, OSError) as exc:
             self._smtp = None
             return Outcome("unknown", f"connection lost after the message was sent; it may have arrived ({exc})")
+        except Exception as exc:  # the data may have been partly written: never guess that it did not arrive
+            self._smtp = None
+            return Outcome("unknown", f"failed while the message was sent; it may have arrived ({exc})")
         # smtplib returns the reply to the message data without checking it.
-        if code >= 500:
-            return Outcome("failed", _reply(code, text))
         if code >= 400:
-            return Outcome("retry", _reply(code, text))
+            return data_outcome(code, text)
         return Outcome("sent", _reply(code, text))
 
     def _reset(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, event
+from sqlalchemy import Connection, Engine, Table, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -58,3 +58,16 @@ def insert_if_new(conn: Connection, stmt: Insert) -> bool:
     assert isinstance(table, Table)
     key = next(iter(table.primary_key.columns))
     return conn.execute(stmt.returning(key)).first() is not None
+
+
+def lock_row(conn: Connection, table: Table, where: Any) -> None:
+    """Lock rows for writing until the transaction ends, before they are read.
+
+    PostgreSQL: SELECT ... FOR UPDATE.  SQLite: an UPDATE that changes nothing takes the database's write
+    lock at once; a read first would leave two processes holding snapshots that cannot both become writes.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(*table.primary_key.columns).where(where).with_for_update())
+        return
+    key = next(iter(table.primary_key.columns))
+    conn.execute(table.update().where(where).values({key.name: key}))

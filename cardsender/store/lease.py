@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, or_, select
 
+from cardsender.processes import worker_is_gone
 from cardsender.store.dialect import insert_if_new, insert_or_ignore
 from cardsender.store.schema import service_lease
 
@@ -80,7 +81,7 @@ def acquire(
         query = query.with_for_update()
     row = conn.execute(query).mappings().first()
     current = _lease(dict(row) if row is not None else None)
-    if current is not None and current.holder != holder and now - current.heartbeat_at < stale_after:
+    if current is not None and current.holder != holder and is_alive(current, now, stale_after):
         return current
     if current is not None and current.holder == holder:
         conn.execute(service_lease.update().where(service_lease.c.name == name).values(heartbeat_at=now))
@@ -129,6 +130,12 @@ def forget_services(conn: Connection, before: dt.datetime) -> int:
     return int(conn.execute(stmt).rowcount)
 
 
-def live_services(conn: Connection, now: dt.datetime) -> int:
-    """Return how many services are running against the database (heard from within ``STALE_AFTER``)."""
-    return sum(1 for lease in services(conn) if now - lease.heartbeat_at < STALE_AFTER)
+def is_alive(lease: Lease, now: dt.datetime, stale_after: dt.timedelta = STALE_AFTER) -> bool:
+    """Return whether a lease's holder still runs: heard from lately, and not a process of this machine that
+    has ended (a killed service frees its lease at once, without waiting for the heartbeat to go stale)."""
+    return now - lease.heartbeat_at < stale_after and not worker_is_gone(lease.holder)
+
+
+def stopped_cleanly(lease: Lease) -> bool:
+    """Return whether a lease was given up by its holder at a clean stop."""
+    return lease.heartbeat_at <= RELEASED

@@ -21,8 +21,8 @@ from cardsender.planner import Touch
 from cardsender.records import DEFAULT_OFFICE, ContactEvent
 from cardsender.store.cards import use_note
 from cardsender.store.customers import add_event
-from cardsender.store.dialect import insert_if_new, insert_or_ignore
-from cardsender.store.schema import customers, outbox
+from cardsender.store.dialect import insert_if_new, insert_or_ignore, lock_row
+from cardsender.store.schema import customers, outbox, send_pace
 
 STATES = ("pending", "held", "sending", "sent", "failed", "unknown", "cancelled", "printed", "mailed")
 OUTBOX_KEY = ("customer_id", "occasion", "occasion_date", "channel")
@@ -143,25 +143,27 @@ def sending_claimants(conn: Connection) -> list[str]:
     return sorted({str(worker) for worker in conn.execute(query.distinct()).scalars()})
 
 
-def recover_abandoned(conn: Connection, now: dt.datetime, gone: Iterable[str] = ()) -> int:
-    """Turn rows left in ``sending`` by a crash into ``unknown``: never resend them blindly.
+def recover_abandoned(conn: Connection, now: dt.datetime, gone: Iterable[str] = ()) -> tuple[int, int]:
+    """Settle rows left in ``sending`` by a crash; return how many became unknown and how many pending.
 
     A row is abandoned when its lease is over, or when the service that claimed it is known to be gone.
+    Only a card whose SMTP transaction had begun may have reached the server: it becomes ``unknown`` and is
+    never resent blindly.  The rest of the claim never left, and goes back to ``pending``.
     """
-    stmt = (
-        outbox.update()
-        .where(
-            outbox.c.state == "sending",
-            or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now, outbox.c.claimed_by.in_(list(gone))),
-        )
-        .values(
-            state="unknown",
-            last_error="the service stopped while sending; the card may have gone out",
-            claimed_by=None,
-            updated_at=now,
-        )
+    abandoned = and_(
+        outbox.c.state == "sending",
+        or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now, outbox.c.claimed_by.in_(list(gone))),
     )
-    return int(conn.execute(stmt).rowcount)
+    released = {"claimed_by": None, "lease_until": None, "slot_at": None, "updated_at": now}
+    unknown = conn.execute(
+        outbox.update()
+        .where(abandoned, outbox.c.smtp_started_at.is_not(None))
+        .values(state="unknown", last_error="the service stopped while sending; the card may have gone out", **released)
+    ).rowcount
+    pending = conn.execute(
+        outbox.update().where(abandoned, outbox.c.smtp_started_at.is_(None)).values(state="pending", **released)
+    ).rowcount
+    return int(unknown), int(pending)
 
 
 def expire_overdue(conn: Connection, today: dt.date, now: dt.datetime, office: str = DEFAULT_OFFICE) -> int:
@@ -204,7 +206,8 @@ def claim_due(
     )
     if limit is not None:
         due = due.limit(limit)
-    mark = {"state": "sending", "claimed_by": worker, "lease_until": now + lease, "updated_at": now}
+    mark = {"state": "sending", "claimed_by": worker, "lease_until": now + lease, "updated_at": now,
+            "slot_at": None, "smtp_started_at": None}  # fmt: skip
     if conn.dialect.name == "postgresql":
         ids = [int(row_id) for row_id in conn.execute(due.with_for_update(skip_locked=True)).scalars()]
         if not ids:
@@ -227,9 +230,50 @@ def _claimed(row: int, worker: str) -> Any:
 
 def finish(conn: Connection, row: int, worker: str, now: dt.datetime, **values: Any) -> bool:
     """Settle a claimed row (state and what happened); return False when the claim was lost."""
-    stmt = (
-        outbox.update().where(_claimed(row, worker)).values(claimed_by=None, lease_until=None, updated_at=now, **values)
-    )
+    released = {"claimed_by": None, "lease_until": None, "slot_at": None, "updated_at": now}
+    stmt = outbox.update().where(_claimed(row, worker)).values(**(released | values))
+    return bool(conn.execute(stmt).rowcount)
+
+
+PACE = "email"
+
+
+def take_slot(
+    conn: Connection, row: int, worker: str, now: dt.datetime, interval: dt.timedelta, per_day: int
+) -> dt.datetime | None:
+    """Give a claimed card the mail account's next free moment to go out, or None when today's limit is used.
+
+    Every process sending through the account takes its slots from the one ``send_pace`` row, whose lock
+    (taken by the first statement) makes the reading and the writing one step, so any number of them keep
+    ``rate_per_minute`` together.  The day's count is the mail sent in the last 24 hours plus the cards
+    holding a slot now, whoever sends them.  A slot that is already due marks the card's SMTP transaction
+    as begun in the same commit.
+    """
+    conn.execute(insert_or_ignore(conn, send_pace, ("name",)).values(name=PACE, next_slot_at=now))
+    lock_row(conn, send_pace, send_pace.c.name == PACE)
+    next_slot = conn.execute(select(send_pace.c.next_slot_at).where(send_pace.c.name == PACE)).scalar_one()
+    in_flight = select(func.count()).where(outbox.c.state == "sending", outbox.c.slot_at.is_not(None))
+    used = count_sent_since(conn, now - dt.timedelta(days=1)) + int(conn.execute(in_flight).scalar() or 0)
+    if used >= per_day:
+        return None
+    slot: dt.datetime = max(now, next_slot)
+    conn.execute(send_pace.update().where(send_pace.c.name == PACE).values(next_slot_at=slot + interval))
+    marks: dict[str, Any] = {"slot_at": slot}
+    if slot <= now:
+        marks["smtp_started_at"] = now
+    conn.execute(outbox.update().where(_claimed(row, worker)).values(**marks))
+    return slot
+
+
+def transaction_began(conn: Connection, row: int) -> bool:
+    """Return whether a card's SMTP transaction was recorded as begun."""
+    query = select(outbox.c.smtp_started_at).where(outbox.c.id == row)
+    return conn.execute(query).scalar() is not None
+
+
+def mark_started(conn: Connection, row: int, worker: str, now: dt.datetime) -> bool:
+    """Record that a claimed card's SMTP transaction begins now (committed before MAIL FROM)."""
+    stmt = outbox.update().where(_claimed(row, worker)).values(smtp_started_at=now)
     return bool(conn.execute(stmt).rowcount)
 
 
