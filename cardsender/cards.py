@@ -16,7 +16,7 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 
-from cardsender import occasions, paths
+from cardsender import christmas, occasions, paths
 from cardsender.config import Config, OfficeConfig
 from cardsender.customers import years_as_customer
 from cardsender.errors import InputError
@@ -28,7 +28,6 @@ from cardsender.render import (
     RenderedCard,
     TemplateError,
     choose_variant,
-    christmas_words,
     generic_reason,
 )
 from cardsender.store import Store
@@ -89,6 +88,7 @@ class CardContext:
     variables: dict[str, Any]
     details: tuple[PersonalDetail, ...]
     name: str
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +206,7 @@ def card_context(
         "country": customer.country or office.country,
         "opt_out_url": opt_out_url(office),
     }
-    return CardContext(language, variables, tuple(details), name)
+    return CardContext(language, variables, tuple(details), name, note)
 
 
 def card_templates(config: Config) -> CardTemplates:
@@ -217,18 +217,16 @@ def card_templates(config: Config) -> CardTemplates:
 def render_card(
     templates: CardTemplates, context: CardContext, occasion: str, variant: str, channel: str = "email"
 ) -> tuple[RenderedCard, str | None]:
-    """Render a card and return it with why it is generic (to be held for review), or None when it is personal.
+    """Render a card and return it with why it is held for review (generic, or a Christmas note), or None.
 
-    Christmas wording is refused outright: the card is not rendered at all.
+    A template with Christmas wording raises TemplateError as it loads.  Only the office's
+    words are checked: the templates and the note, never the customer's name or purchases.
     """
     card = templates.render(occasion, variant, context.language, context.variables)
-    words = " ".join((card.subject, card.text, card.html, card.card_front, card.card_inside))
-    found = christmas_words(words)
-    if found:
-        raise TemplateError(
-            f"the {occasion} card ({variant}) says {', '.join(repr(w) for w in found)}: cardsender never sends "
-            "Christmas cards, which every business sends and which therefore say nothing; take the words out"
-        )
+    # A note stored before notes were checked must not go out either.
+    in_note = christmas.find(context.note)
+    if in_note:
+        return card, f"the note waiting for this card cannot go out: {christmas.wording(in_note)}"
     checked = card.card_inside if channel == "post" else card.text
     return card, generic_reason(checked, context.name, context.details)
 
@@ -327,6 +325,11 @@ def add_note(store: Store, customer_id: str, text: str, occasion: str | None, *,
     text = " ".join(text.split())
     if not text:
         raise InputError("the note is empty; write what you want the customer to read")
+    found = christmas.find(text)
+    if found:
+        raise InputError(
+            f"the note is refused: {christmas.wording(found)}; take the words out and write the note again"
+        )
     if occasion is not None and occasion not in CARD_OCCASIONS:
         raise InputError(f"'{occasion}' is not an occasion; use one of: {', '.join(CARD_OCCASIONS)}")
     with store.begin() as conn:
@@ -414,6 +417,12 @@ def check_templates(config: Config) -> tuple[int, list[TemplateProblem]]:
     templates = card_templates(config)
     today = dt.date(2026, 3, 5)
     problems: list[TemplateProblem] = []
+    # Christmas wording is looked for in every file, even one no sample customer's card uses (body.de.txt).
+    for name, problem in templates.wording_problems():
+        occasion, variant, *_ = [*name.split("/")[:-1], "-", "-"]
+        problems.append(TemplateProblem(occasion, variant, "every customer", problem))
+    # A template's own error is the same for every customer: it is reported once.
+    reported = {problem.problem for problem in problems}
     rendered = 0
     for occasion in CARD_OCCASIONS:
         try:
@@ -433,7 +442,9 @@ def check_templates(config: Config) -> tuple[int, list[TemplateProblem]]:
                     try:
                         card, held = render_card(templates, context, occasion, variant, channel)
                     except TemplateError as exc:
-                        problems.append(TemplateProblem(occasion, variant, sample, str(exc)))
+                        if str(exc) not in reported:
+                            reported.add(str(exc))
+                            problems.append(TemplateProblem(occasion, variant, sample, str(exc)))
                         break
                     rendered += 1
                     if held and history:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cardsender import paths
+from cardsender import christmas, paths
 from cardsender.errors import ConfigError
 from cardsender.records import DEFAULT_OFFICE, OFFICE_KEY
 from cardsender.rules import WeekdayRule, parse_weekday_rule
@@ -29,12 +29,8 @@ CHANNELS = ("email", "post", "both")
 OCCASIONS = ("birthday", "thanksgiving", "april_fools", "thank_you", "check_in")
 # Keys that would hold a secret; their values belong in the environment or the keyring.
 _SECRET_KEY = re.compile(r"pass(word)?|secret|token|api_?key", re.IGNORECASE)
-# Words that mark an occasion as a generic Christmas card, which cardsender never sends.
-CHRISTMAS_WORDS = ("christmas", "xmas", "noel", "navidad")
 CHRISTMAS_POLICY = (
-    "cardsender never sends Christmas cards: every business sends them, so they say nothing "
-    "about the customer. Remove it; birthdays, Thanksgiving, thank-yous and check-ins "
-    "keep customers close instead"
+    f"{christmas.REASON}. Remove it; birthdays, Thanksgiving, thank-yous and check-ins keep customers close instead"
 )
 
 
@@ -444,7 +440,7 @@ def _office(s: _Section, d: OfficeConfig) -> OfficeConfig:
         website=s.text("website", d.website),
         unsubscribe_url=_https_url(s, "unsubscribe_url", d.unsubscribe_url),
         postal_address=s.text("postal_address", d.postal_address),
-        signature=s.text("signature", d.signature),
+        signature=_signature(s, d.signature),
         timezone=s.parsed("timezone", _parse_timezone, d.timezone, "an IANA name such as 'America/Toronto'"),
         country=s.text("country", d.country).upper(),
         subdivision=s.text("subdivision", d.subdivision).upper(),
@@ -452,6 +448,19 @@ def _office(s: _Section, d: OfficeConfig) -> OfficeConfig:
         send_time=s.parsed("send_time", _parse_send_time, d.send_time, "a time such as '09:00'"),
         start_date=s.parsed("start_date", dt.date.fromisoformat, d.start_date, "a date such as 2026-11-22"),
     )
+
+
+def _signature(s: _Section, default: str) -> str:
+    """Return the office's signature, which goes on every card: no Christmas wording, as in the templates.
+
+    The office's name and the sender's are names, like a customer's, and are not searched:
+    Noel's Bakery and a sender called Merry are who they are.
+    """
+    value = s.text("signature", default)
+    found = christmas.find(value)
+    if found:
+        s.fail("signature", f"{christmas.wording(found)}; take the words out of the signature")
+    return value
 
 
 def _https_url(s: _Section, key: str, default: str = "") -> str:
@@ -476,7 +485,7 @@ def _imports(s: _Section) -> ImportConfig:
 def _occasions(root: _Section, where: str) -> OccasionsConfig:
     raw = root.get("occasions", dict, {})
     for key in raw:
-        if any(word in key.lower() for word in CHRISTMAS_WORDS):
+        if christmas.names_christmas(key):
             raise ConfigError(f"{where}: [occasions] {key}: {CHRISTMAS_POLICY}")
     known = {*OCCASIONS, "min_gap_days", "grace_days", "quiet_start", "quiet_end"}
     s = root.sub("occasions", known)
