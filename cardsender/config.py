@@ -7,6 +7,7 @@ system keyring, and a config that contains one is refused.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import os
 import re
@@ -32,6 +33,8 @@ _SECRET_KEY = re.compile(r"pass(word)?|secret|token|api_?key", re.IGNORECASE)
 CHRISTMAS_POLICY = (
     f"{christmas.REASON}. Remove it; birthdays, Thanksgiving, thank-yous and check-ins keep customers close instead"
 )
+# How to save a file as UTF-8 where Windows users meet the question.
+SAVE_AS_UTF8 = "save it as UTF-8 (Notepad: File > Save as, Encoding: UTF-8)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,13 +244,39 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
     if path is None:
         return parse_config({}, None)
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax at that place") from exc
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from exc
+    try:
+        data = tomllib.loads(config_text(raw, path))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax at that place") from exc
     return parse_config(data, path)
+
+
+def config_text(raw: bytes, path: Path) -> str:
+    """Return the text of a config file as Windows editors save it: UTF-8 with or without a BOM, or UTF-16.
+
+    TOML is UTF-8, but Notepad adds a byte-order mark to UTF-8 and writes "Unicode" as
+    UTF-16; both say unmistakably what they are, so they are read rather than refused.
+    """
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+                          (codecs.BOM_UTF16_BE, "utf-16-be")):  # fmt: skip
+        if raw.startswith(bom):
+            raw, found = raw[len(bom) :], encoding
+            break
+    else:
+        found = "utf-8"
+        if b"\x00" in raw:
+            raise ConfigError(f"{path}: looks saved as UTF-16 without a byte-order mark; {SAVE_AS_UTF8}")
+    try:
+        return raw.decode(found)
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        what = "UTF-8 (it looks saved as ANSI or Windows-1252)" if found == "utf-8" else found.upper()
+        raise ConfigError(
+            f"{path}: line {line} is not valid {what}, at byte 0x{raw[exc.start]:02X}; {SAVE_AS_UTF8}"
+        ) from None
 
 
 T = TypeVar("T")
