@@ -15,11 +15,11 @@ the ``@`` needs a server that offers SMTPUTF8.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import email.policy
 import re
 from dataclasses import dataclass
-from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from urllib.parse import quote
@@ -38,6 +38,7 @@ _PLAIN_PHRASE = re.compile(r"[A-Za-z0-9!#$%&'*+/^_`{|}~ -]*")
 _PLAIN_TEXT = re.compile(r"[\x20-\x7e]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _LINE = 78
+_ENCODED_WORD = 75
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
 
 
@@ -81,9 +82,27 @@ def clean_text(text: str) -> str:
     return " ".join(_CONTROL.sub(" ", text).split())
 
 
-def _encoded(text: str, name: str) -> str:
-    """Return text as RFC 2047 UTF-8 encoded words, folded to fit the header's lines."""
-    return Header(text, "utf-8", header_name=name).encode(linesep="\r\n", maxlinelen=_LINE)
+def _encoded(text: str) -> str:
+    """Return text as RFC 2047 encoded words (UTF-8, base64), one per line of the folded header.
+
+    Words are split only after a space, which stays inside the word before the fold: readers drop the
+    folding white space between two encoded words (RFC 2047), so the text comes back exactly.  One word
+    too long for an encoded word of 75 characters stays whole rather than be cut in two.
+    """
+    chunks: list[str] = []
+    current = ""
+    for piece in re.split(r"(?<= )", text):
+        if current and len(_encoded_word(current + piece)) > _ENCODED_WORD:
+            chunks.append(current)
+            current = piece
+        else:
+            current += piece
+    chunks.append(current)
+    return "\r\n ".join(_encoded_word(chunk) for chunk in chunks if chunk)
+
+
+def _encoded_word(text: str) -> str:
+    return f"=?utf-8?b?{base64.b64encode(text.encode()).decode('ascii')}?="
 
 
 def _fold(text: str, name: str) -> str:
@@ -106,7 +125,7 @@ def phrase(text: str, name: str) -> str:
     words = clean_text(text)
     if _PLAIN_PHRASE.fullmatch(words):
         return words
-    return _encoded(words, name)
+    return _encoded(words)
 
 
 def unstructured(text: str, name: str) -> str:
@@ -114,7 +133,7 @@ def unstructured(text: str, name: str) -> str:
     words = clean_text(text)
     if _PLAIN_TEXT.fullmatch(words) and "=?" not in words:
         return _fold(words, name)
-    return _encoded(words, name)
+    return _encoded(words)
 
 
 def mailbox(display_name: str, address: MailAddress, name: str) -> str:

@@ -15,6 +15,7 @@ import socket
 import ssl
 import tempfile
 import threading
+import time
 import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import ExitStack
@@ -56,6 +57,8 @@ class Received:
     raw: bytes
     login: str | None = None
     tls: bool = False
+    at: float = 0.0  # time.monotonic() when the message was accepted
+    options: tuple[str, ...] = ()  # the MAIL FROM parameters, such as SMTPUTF8
 
 
 def free_port(host: str = HOST) -> int:
@@ -121,9 +124,11 @@ class _Handler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
-        """Refuse the recipients listed in ``refuse_rcpt`` with 550, accept the others."""
+        """Refuse the recipients listed in ``refuse_rcpt`` with 550 or in ``rcpt_replies`` as scripted."""
         if address.lower() in self.owner.refuse_rcpt:
             return USER_UNKNOWN
+        if (reply := self.owner.rcpt_replies.get(address.lower())) is not None:
+            return reply
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
@@ -143,6 +148,8 @@ class _Handler:
             raw=raw,
             login=login,
             tls=session.ssl is not None,
+            at=time.monotonic(),
+            options=tuple(envelope.mail_options),
         )
         self.owner._store(received)
         self.stored += 1
@@ -229,7 +236,8 @@ class SmtpServer:
     with a permanent 535. ``refuse_mail_from`` is the reply to every MAIL FROM (4xx or 5xx); ``refuse_rcpt`` holds
     recipients answered 550 (case-insensitive). The first ``fail_data_times`` DATA commands get 451 and are not
     stored; of the stored messages, the first ``drop_after_data`` are followed by a dropped connection instead of
-    the final reply, so the client cannot know they were delivered.
+    the final reply, so the client cannot know they were delivered.  ``rcpt_replies`` maps recipients to the
+    reply their RCPT TO gets; ``smtputf8`` offers SMTPUTF8 (addresses with letters beyond ASCII).
     """
 
     host = HOST
@@ -245,6 +253,8 @@ class SmtpServer:
         refuse_rcpt: Collection[str] = (),
         fail_data_times: int = 0,
         drop_after_data: int = 0,
+        rcpt_replies: Mapping[str, str] | None = None,
+        smtputf8: bool = False,
     ) -> None:
         """Set the options; nothing listens until the server is entered or started."""
         if isinstance(refuse_rcpt, str):
@@ -263,6 +273,8 @@ class SmtpServer:
         self.refuse_rcpt = frozenset(address.lower() for address in refuse_rcpt)
         self.fail_data_times = fail_data_times
         self.drop_after_data = drop_after_data
+        self.rcpt_replies = {address.lower(): reply for address, reply in (rcpt_replies or {}).items()}
+        self.smtputf8 = smtputf8
         self.messages: list[Received] = []
         self.auth_logins: list[str] = []
         self._connections = 0
@@ -356,6 +368,7 @@ class SmtpServer:
                 require_starttls=self.require_tls,
                 authenticator=self._authenticate if offer_auth else None,
                 auth_require_tls=tls_context is not None,
+                enable_SMTPUTF8=self.smtputf8,
             )
             try:
                 controller.start()
@@ -407,6 +420,8 @@ class SmtpServerFactory(Protocol):
         refuse_rcpt: Collection[str] = (),
         fail_data_times: int = 0,
         drop_after_data: int = 0,
+        rcpt_replies: Mapping[str, str] | None = None,
+        smtputf8: bool = False,
     ) -> SmtpServer:
         """Start a server and return it."""
         ...

@@ -96,9 +96,9 @@ def insert_customer(conn: Connection, values: Mapping[str, Any], today: dt.date,
 
 
 def update_customer(conn: Connection, external_id: str, values: Mapping[str, Any], now: dt.datetime) -> None:
-    """Change the given fields of one customer; a new email is no longer marked bouncing."""
+    """Change the given fields of one customer; a new email, or an opt-in to email, is no longer bouncing."""
     row = columns_from_fields(values) | {"updated_at": now}
-    if "email" in values:
+    if "email" in values or values.get("no_email") is False:
         row["email_bouncing"] = False
     result = conn.execute(customers.update().where(customers.c.external_id == external_id).values(**row))
     if result.rowcount == 0:
