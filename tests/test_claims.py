@@ -130,7 +130,7 @@ def test_the_daily_limit_counts_what_was_sent_and_what_holds_a_slot(store: Store
         assert queries.take_slot(conn, third.row, str(third.claimed_by), later, gap, 2) == later
 
 
-def _claimed_rows(conn: Connection) -> Sequence[Row[Any]]:
+def _claimed_rows(conn: Connection) -> Sequence[Row[Any, Any]]:
     """Return the claimed outbox rows with their claimant, in claim order."""
     query = select(outbox.c.id.label("row"), outbox.c.claimed_by).where(outbox.c.state == "sending")
     return conn.execute(query.order_by(outbox.c.updated_at, outbox.c.id)).all()

@@ -183,7 +183,7 @@ def test_a_server_refusing_the_sender_at_rcpt_stops_the_run_and_blames_no_addres
     assert [r["state"] for r in stored] == ["pending"] * 3
     assert all(reply in str(r["last_error"]) for r in stored)
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
-        assert not any(get_customer(conn, f"P{n}").email_bouncing for n in range(3))  # type: ignore[union-attr]
+        assert not any(get_customer(conn, f"P{n}").email_bouncing for n in range(3))
 
 
 def test_a_full_mailbox_is_retried_and_a_mailbox_error_bounces_until_opted_in_again(
@@ -199,10 +199,10 @@ def test_a_full_mailbox_is_retried_and_a_mailbox_error_bounces_until_opted_in_ag
     assert {str(r["customer_id"]): r["state"] for r in rows(config)} == {"F1": "pending", "G1": "failed"}
     url = load_config(config).database.url
     with Store.open(url) as store, store.begin() as conn:
-        assert [get_customer(conn, c).email_bouncing for c in ("F1", "G1")] == [False, True]  # type: ignore[union-attr]
+        assert [get_customer(conn, c).email_bouncing for c in ("F1", "G1")] == [False, True]
     assert run(config, "opt-in", "G1", "--email").exit_code == 0
     with Store.open(url) as store, store.begin() as conn:
-        assert not get_customer(conn, "G1").email_bouncing  # type: ignore[union-attr]
+        assert not get_customer(conn, "G1").email_bouncing
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the test starts POSIX processes side by side")
