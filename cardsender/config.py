@@ -365,7 +365,7 @@ def _find_secrets(data: Mapping[str, Any], prefix: str = "") -> str | None:
 
 def _parse_send_time(text: str) -> dt.time:
     value = dt.time.fromisoformat(text)
-    # Daylight-saving changes skip or repeat these hours (REFERENCE.md, APScheduler).
+    # Clocks change between 01:00 and 04:00 in most time zones: a daily job then is skipped or run twice.
     if 1 <= value.hour <= 3:
         raise ValueError("times from 01:00 to 03:59 are skipped or repeated when clocks change")
     return value
