@@ -36,6 +36,25 @@ outbox_dir = "outbox"
 POSTGRES_ENV = "CARDSENDER_TEST_POSTGRES"
 
 
+# Figures a test reached (``record_property("figures", ...)``), shown at the end of the run.  Reports carry
+# user properties from pytest-xdist's workers to the controller too.
+FIGURES: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collect the figures a test recorded."""
+    if report.when == "call":
+        FIGURES.extend(str(value) for name, value in report.user_properties if name == "figures")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the figures the tests reached."""
+    if FIGURES:
+        terminalreporter.section("figures")
+        for line in sorted(FIGURES):
+            terminalreporter.write_line(line)
+
+
 def postgres_base_url() -> str | None:
     """Return the PostgreSQL database the tests may use, or None."""
     return os.environ.get(POSTGRES_ENV) or None

@@ -203,14 +203,17 @@ def test_the_check_reports_a_broken_or_christmassy_office_template(shop: Workspa
     (folder / "birthday" / "v1").mkdir(parents=True)
     (folder / "birthday" / "v1" / "subject.txt").write_text("Happy birthday {{ customer.nick }}", encoding="utf-8")
     (folder / "thank_you" / "v1").mkdir(parents=True)
-    (folder / "thank_you" / "v1" / "subject.txt").write_text("Merry thanks, {{ customer.first_name }}")
+    (folder / "thank_you" / "v1" / "subject.txt").write_text("Merry Christmas, {{ customer.first_name }}")
     with shop.config_path.open("a", encoding="utf-8") as fh:
         fh.write(f'\n[templates]\ndir = "{folder.as_posix()}"\n')
     result = run(shop, "templates", "check")
     assert result.exit_code == 1
     assert "birthday/v1 for a long-time customer: template " in result.stderr
     assert "'CustomerView object' has no attribute 'nick'" in result.stderr
-    assert "thank_you/v1 for a long-time customer: the thank_you card (v1) says 'merry'" in result.stderr
+    assert (
+        f"thank_you/v1 for every customer: template {folder}/thank_you/v1/subject.txt, line 1: 'Merry Christmas' "
+        "is Christmas wording"
+    ) in result.stderr
 
 
 def test_bundled_templates_have_no_christmas_wording() -> None:

@@ -153,7 +153,11 @@ def test_christmas_wording_is_refused(tmp_path: Path) -> None:
     templates = CardTemplates(write_set(tmp_path, **{"body__txt": "Dear {{ customer.first_name }}, MERRY Xmas!"}))
     with pytest.raises(TemplateError) as caught:
         render_card(templates, context_for(ANA, BIKE), "birthday", "v1")
-    assert str(caught.value).startswith("the birthday card (v1) says 'merry', 'xmas': cardsender never sends")
+    assert str(caught.value) == (
+        f"template {tmp_path / 'birthday' / 'v1' / 'body.txt'}, line 1: 'MERRY Xmas' is Christmas wording, and "
+        "cardsender never sends Christmas cards: every business sends them, so they say nothing about the "
+        "customer; take the words out of the template"
+    )
 
 
 def test_dates_follow_the_customer_language() -> None:
