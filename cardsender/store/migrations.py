@@ -177,6 +177,7 @@ def _sending_marks(conn: Connection) -> None:
     """Version 9: when a claimed card took its sending slot and began its SMTP transaction; the shared pace."""
     conn.execute(text("ALTER TABLE outbox ADD COLUMN slot_at TIMESTAMP"))
     conn.execute(text("ALTER TABLE outbox ADD COLUMN smtp_started_at TIMESTAMP"))
+    conn.execute(text("CREATE INDEX ix_outbox_state_sent ON outbox (state, sent_at)"))
     meta = MetaData()
     pace = Table(
         "send_pace",

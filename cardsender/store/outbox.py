@@ -249,11 +249,16 @@ def take_slot(
     holding a slot now, whoever sends them.  A slot that is already due marks the card's SMTP transaction
     as begun in the same commit.
     """
-    conn.execute(insert_or_ignore(conn, send_pace, ("name",)).values(name=PACE, next_slot_at=now))
-    lock_row(conn, send_pace, send_pace.c.name == PACE)
-    next_slot = conn.execute(select(send_pace.c.next_slot_at).where(send_pace.c.name == PACE)).scalar_one()
-    in_flight = select(func.count()).where(outbox.c.state == "sending", outbox.c.slot_at.is_not(None))
-    used = count_sent_since(conn, now - dt.timedelta(days=1)) + int(conn.execute(in_flight).scalar() or 0)
+    next_slot = _locked_pace(conn)
+    if next_slot is None:  # the first card ever sent from this database
+        conn.execute(insert_or_ignore(conn, send_pace, ("name",)).values(name=PACE, next_slot_at=now))
+        next_slot = _locked_pace(conn)
+        assert next_slot is not None
+    day_and_flight = or_(
+        and_(outbox.c.state == "sent", outbox.c.channel == "email", outbox.c.sent_at >= now - dt.timedelta(days=1)),
+        and_(outbox.c.state == "sending", outbox.c.slot_at.is_not(None)),
+    )
+    used = int(conn.execute(select(func.count()).where(day_and_flight)).scalar() or 0)
     if used >= per_day:
         return None
     slot: dt.datetime = max(now, next_slot)
@@ -263,6 +268,13 @@ def take_slot(
         marks["smtp_started_at"] = now
     conn.execute(outbox.update().where(_claimed(row, worker)).values(**marks))
     return slot
+
+
+def _locked_pace(conn: Connection) -> dt.datetime | None:
+    """Lock the pace row for the rest of the transaction and return its next free slot (None: no row yet)."""
+    lock_row(conn, send_pace, send_pace.c.name == PACE)
+    found: dt.datetime | None = conn.execute(select(send_pace.c.next_slot_at).where(send_pace.c.name == PACE)).scalar()
+    return found
 
 
 def transaction_began(conn: Connection, row: int) -> bool:

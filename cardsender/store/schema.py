@@ -122,6 +122,8 @@ outbox = Table(
     UniqueConstraint("customer_id", "occasion", "occasion_date", "channel", name="uq_outbox_card"),
 )
 Index("ix_outbox_state_due", outbox.c.state, outbox.c.due_date)
+# The daily limit counts the mail sent in the last 24 hours before every card (migration 9).
+Index("ix_outbox_state_sent", outbox.c.state, outbox.c.sent_at)
 
 # Leases with a heartbeat, by name (migration 8): on SQLite "service", the one service that may run against
 # the database; on PostgreSQL "service:<holder>" for each running service, and "office:<key>" for the service
