@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -75,20 +76,29 @@ class BouncesApplied:
 
 
 def apply_bounces(store: Store, scan: BounceScan, now: dt.datetime) -> BouncesApplied:
-    """Mark bounced addresses bouncing (no more email to them) and the cards they bounced failed."""
+    """Fail the cards that bounced, and mark their addresses bouncing (no more email to them) when the report
+    blames the mailbox or domain (5.1.x, or a 550, 551 or 553 reply), never for a policy refusal (5.7.x)."""
+    from cardsender.delivery.mail import blames_address, enhanced_status
+
     found: list[str] = []
     unknown: list[str] = []
     failed = 0
     with store.begin() as conn:
         for bounce in scan.bounces:
             why = f"bounced: {bounce.status} {bounce.diagnostic}".strip()
-            holders, count = queries.bounce_address(conn, bounce.address, bounce.original_message_id, why, now)
+            reply = _DIAGNOSTIC_CODE.match(bounce.diagnostic)
+            mark = blames_address(int(reply[1]) if reply else None, enhanced_status(bounce.status))
+            holders, count = queries.bounce_address(conn, bounce.address, bounce.original_message_id, why, now, mark)
             failed += count
             if holders:
-                found += [h for h in holders if h not in found]
+                found += [h for h in holders if mark and h not in found]
             elif bounce.address not in unknown:
                 unknown.append(bounce.address)
     return BouncesApplied(scan, tuple(found), tuple(unknown), failed)
+
+
+# The server's reply in a report's Diagnostic-Code, as bounces.py keeps it: "550 5.1.1 User unknown".
+_DIAGNOSTIC_CODE = re.compile(r"^\s*(\d{3})\b")
 
 
 def late_check_ins(store: Store, config: Config, today: dt.date, now: dt.datetime) -> int:

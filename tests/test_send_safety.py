@@ -10,6 +10,10 @@ import itertools
 import json
 import subprocess
 import sys
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from pathlib import Path
 
 import pytest
@@ -226,3 +230,43 @@ def test_the_mail_account_limits_hold_across_processes_sending_at_once(
     states = [r["state"] for r in rows(config)]
     assert states.count("sent") == 12 and states.count("pending") == 18
     assert json.dumps(states).count("sending") == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "diagnostic", "blamed"),
+    [("5.1.1", "smtp; 550 5.1.1 User unknown", True), ("5.7.1", "smtp; 550 5.7.1 Message refused by policy", False)],
+)
+def test_a_bounce_report_blames_the_address_only_for_a_mailbox_error(
+    database_url: str, smtp_server: SmtpServerFactory, tmp_path: Path, status: str, diagnostic: str, blamed: bool
+) -> None:
+    """A delivery-status report read later fails the card it names either way, and marks the address bouncing
+    only when it says the mailbox or domain is wrong, not for a policy refusal."""
+    server = smtp_server()
+    config = write_config(tmp_path, database_url, server)
+    import_people(config, [("B1", "Ana", "Silva", "ana@example.com")])
+    assert run(config, "send", "--no-dry-run").exit_code == 0
+    (sent,) = server.messages
+    fields = ({"Reporting-MTA": "dns; mail.example.com"},
+              {"Final-Recipient": "rfc822; ana@example.com", "Action": "failed", "Status": status,
+               "Diagnostic-Code": diagnostic})  # fmt: skip
+    part = MIMEBase("message", "delivery-status")
+    for block_fields in fields:
+        block = Message()
+        for name, value in block_fields.items():
+            block[name] = value
+        part.attach(block)
+    report = MIMEMultipart("report")
+    report.set_param("report-type", "delivery-status")
+    report["From"] = "MAILER-DAEMON@mail.example.com"
+    report.attach(MIMEText("Your message could not be delivered.\n"))
+    report.attach(part)
+    report.attach(MIMEText(f"Message-ID: {received_headers(sent)['Message-ID']}\n", "rfc822-headers"))
+    path = tmp_path / "bounce.eml"
+    path.write_bytes(report.as_bytes())
+    result = run(config, "bounces", str(path))
+    assert result.exit_code == 0, result.output
+    assert f"{int(blamed)} customer{'' if blamed else 's'} no longer emailed" in result.stdout
+    assert [r["state"] for r in rows(config)] == ["failed"]
+    with Store.open(load_config(config).database.url) as store, store.begin() as conn:
+        customer = get_customer(conn, "B1")
+        assert customer is not None and customer.email_bouncing is blamed

@@ -73,6 +73,14 @@ def enhanced_status(text: bytes | str) -> tuple[int, int, int] | None:
     return (int(found[1]), int(found[2]), int(found[3])) if found else None
 
 
+def blames_address(code: int | None, status: tuple[int, int, int] | None) -> bool:
+    """Return whether a permanent refusal says the mailbox or domain is wrong (550, 551, 553, enhanced 5.1.x),
+    never when its enhanced code is about policy or security (5.7.x)."""
+    if status is not None and status[:2] == (5, 7):
+        return False
+    return (status is not None and status[:2] == (5, 1)) or code in (550, 551, 553)
+
+
 def rcpt_outcome(code: int, text: bytes | str) -> Outcome:
     """Say what a refusal of RCPT TO means for the card; raise ServerError when it refuses the sender.
 
@@ -89,7 +97,7 @@ def rcpt_outcome(code: int, text: bytes | str) -> Outcome:
         return Outcome("retry", reply)
     if (status is not None and status[:2] == (5, 7)) or code == 530:
         raise ServerError(f"the mail server refused to take mail from this sender: {reply}")
-    if (status is not None and status[:2] == (5, 1)) or code in (550, 551, 553):
+    if blames_address(code, status):
         return Outcome("failed", reply, bouncing=True)
     if code == 554:
         raise ServerError(f"the mail server refused to take mail from this sender: {reply}")

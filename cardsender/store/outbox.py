@@ -339,13 +339,14 @@ def count_sent_since(conn: Connection, since: dt.datetime) -> int:
 
 
 def bounce_address(
-    conn: Connection, address: str, message_id: str | None, why: str, now: dt.datetime
+    conn: Connection, address: str, message_id: str | None, why: str, now: dt.datetime, mark: bool = True
 ) -> tuple[list[str], int]:
-    """Mark an address bouncing on every customer who has it, and fail the card it bounced; return both counts."""
+    """Fail the card an address bounced and (with ``mark``) mark the address bouncing on every customer who has
+    it; return the customers who have it and how many cards failed."""
     holders = conn.execute(
         select(customers.c.id, customers.c.external_id).where(func.lower(customers.c.email) == address.lower())
     ).all()
-    for row_id, _ in holders:
+    for row_id, _ in holders if mark else ():
         mark_bouncing(conn, int(row_id), now)
     failed = 0
     if message_id:
