@@ -357,7 +357,7 @@ def test_rejects_file_holds_bad_rows_with_their_error(store: Store, tmp_path: Pa
         "id,first_name,email,birthday,error\r\n"
         f"C2,Ben,ben@example,31/02/1980,{BAD_EMAIL}\r\n"
         ',Nobody,"no id, really",,id is missing; every customer needs an id\r\n'
-        f'C3,"Chloé\nMartin",chloe@example.com,--02-30,"birthday \'--02-30\' {NOT_A_DATE}"\r\n'
+        f'C3,"Chloé\nMartin",chloe@example.com,\'--02-30,"birthday \'--02-30\' {NOT_A_DATE}"\r\n'
     )
     assert result.rejects_path.read_bytes() == codecs.BOM_UTF8 + expected.encode()
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from cardsender.errors import InputError
 from cardsender.fields import parse_customer_fields, parse_id
 from cardsender.importers import import_customers
+from cardsender.importers.cells import unmark
 from cardsender.store import Store
 from cardsender.store.customers import get_customer
 from cardsender.store.schema import customers
@@ -91,7 +92,8 @@ def test_import_never_crashes_and_never_stores_a_refused_row(cells: list[list[st
                     if start in refused and external_id is not None and external_id not in accepted_ids:
                         assert external_id not in stored_ids
                 for row in accepted:
-                    expected = parse_customer_fields(dict(zip(HEADER, row, strict=True)))
+                    # The import takes off the apostrophe a rejects file puts before formula-like cells.
+                    expected = parse_customer_fields(dict(zip(HEADER, map(unmark, row), strict=True)))
                     customer = get_customer(conn, expected["id"])
                     assert (customer.first_name, customer.email, customer.birthday) == (
                         expected["first_name"],
