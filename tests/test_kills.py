@@ -26,19 +26,25 @@ from tests.test_send import ANA, rows, seed, write_config
 pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX"), pytest.mark.slow]
 
 KILLS = 8
-CARDS = 200  # enough that every kill lands while cards are being sent
+CARDS = 120  # enough that every kill lands while cards are being sent
 
 
-def left_by(config: Path, pid: int) -> tuple[int, int]:
-    """Return how many cards a killed process left in sending, and how many of them had begun their SMTP
-    transaction."""
+def left_by(store: Store, pid: int) -> tuple[int, int]:
+    """Return how many cards a process holds in sending, and how many of them began their SMTP transaction."""
     holder = f"{socket.gethostname()}:{pid}"
     query = select(func.count(), func.count(outbox.c.smtp_started_at)).where(
         outbox.c.state == "sending", outbox.c.claimed_by == holder
     )
-    with Store.open(load_config(config).database.url) as store, store.begin() as conn:
+    with store.begin() as conn:
         claimed, began = conn.execute(query).one()
     return int(claimed), int(began)
+
+
+def wait_until_sending(store: Store, child: subprocess.Popen[bytes]) -> None:
+    """Wait until a process has claimed cards to send (or has ended), however slowly the machine starts it."""
+    deadline = time.monotonic() + 60
+    while child.poll() is None and left_by(store, child.pid)[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 @pytest.mark.parametrize("command", ["send", "run"])
@@ -60,14 +66,16 @@ def test_killing_senders_never_doubles_or_loses_a_card(
     rng = random.Random(f"{command}-{database}")
     unknown_per_kill = []
     mid_batch = 0
-    for _ in range(KILLS):
-        child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.9, 2.0))  # start-up takes most of a second
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-        claimed, began = left_by(config, child.pid)
-        mid_batch += claimed > 0
-        unknown_per_kill.append(began)
+    with Store.open(load_config(config).database.url) as store:
+        for _ in range(KILLS):
+            child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_until_sending(store, child)
+            time.sleep(rng.uniform(0, 0.4))  # anywhere in the batch: between cards, or inside a transaction
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=30)
+            claimed, began = left_by(store, child.pid)
+            mid_batch += claimed > 0
+            unknown_per_kill.append(began)
     final = subprocess.run([*argv[:5], "send", "--no-dry-run"], capture_output=True, text=True, timeout=120,
                            check=False)  # fmt: skip
     assert final.returncode == 0, final.stderr
@@ -86,7 +94,7 @@ def test_killing_senders_never_doubles_or_loses_a_card(
         f"{duplicates} duplicates, {lost} lost, at most {max(unknown_per_kill)} unknown per kill "
         f"({unknown} unknown in all)",
     )
-    assert mid_batch > 0  # the kills hit claimed batches, not only idle processes
+    assert mid_batch >= KILLS // 2  # the kills hit claimed batches, not idle processes
     assert duplicates == 0
     assert lost == 0
     assert max(unknown_per_kill) <= 1
