@@ -45,14 +45,21 @@ class ServiceBusy(CardsenderError):
 
 
 def setup_logging(verbose: bool, folder: Path | None = None) -> Path:
-    """Log readable lines with time and level to stderr and to a rotating file; return the file."""
-    folder = folder or paths.log_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    """Log readable lines with time and level to stderr and to a rotating file; return the file.
+
+    The log names customers, so the folder is 0700 and the file and its rotations 0600.
+    """
+    from cardsender.private import PrivateRotatingFileHandler, make_private, private_folder
+
+    folder = private_folder(folder or paths.log_dir())
     path = folder / "cardsender.log"
+    backups = 5
+    for number in range(1, backups + 1):  # rotations an earlier version left readable by others
+        make_private(path.with_name(f"{path.name}.{number}"))
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
     handlers: list[logging.Handler] = [
         logging.StreamHandler(),
-        logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=5, encoding="utf-8"),
+        PrivateRotatingFileHandler(path, maxBytes=1_000_000, backupCount=backups, encoding="utf-8"),
     ]
     for handler in handlers:
         handler.setFormatter(formatter)

@@ -16,6 +16,7 @@ from cardsender import agenda, cards, printing
 from cardsender.config import load_config
 from cardsender.delivery.mail import FileTransport
 from cardsender.errors import CardsenderError
+from cardsender.private import make_private, open_private, private_folder
 from cardsender.service import CycleReport, SendCycle
 from cardsender.store import Store
 from cardsender.workspace import Demo, create_demo
@@ -50,13 +51,13 @@ def run_demo(directory: Path, *, today: dt.date, now: dt.datetime, office_now: d
                           sleep=lambda _: None)  # fmt: skip
         report = cycle.run(FileTransport(config.email.outbox_dir))
         done = DemoRun(made, report)
-        folder = directory / "previews"
-        folder.mkdir()
+        folder = private_folder(directory / "previews")
         for customer_id, occasion, kind in PREVIEWS:
             shown = cards.preview_card(store, config, customer_id, occasion, today, "post" if kind == "png" else None)
             target = folder / f"{customer_id}-{occasion}.{kind}"
             if kind == "html":
-                target.write_text(shown.card.html, encoding="utf-8")
+                with open_private(target, "w", encoding="utf-8") as fh:
+                    fh.write(shown.card.html)
             else:
                 pdf = target.with_suffix(".pdf")
                 write_card_pdf(shown.card, pdf)
@@ -75,4 +76,7 @@ def run_demo(directory: Path, *, today: dt.date, now: dt.datetime, office_now: d
         done.report = directory / "report.pdf"
         coverage = agenda.coverage_report(store, config, today)
         write_report_pdf(coverage, done.report, office_name=config.office.name, keep_in_touch=config.keep_in_touch)
+    # The PDF and image writers create their files with the umask's mode; every file here names customers.
+    for path in (*done.previews, done.forecast, done.report):
+        make_private(path)
     return done

@@ -12,6 +12,8 @@ of a process that was killed (and remove them) from the files of one still runni
 from __future__ import annotations
 
 import contextlib
+import io
+import logging.handlers
 import os
 import re
 import sys
@@ -78,6 +80,29 @@ def write_private_bytes(path: Path, data: bytes) -> None:
     """Write a whole file created as 0600."""
     with open_private(path, "wb") as fh:
         fh.write(data)
+
+
+def create_private_file(path: Path) -> bool:
+    """Create an empty file as 0600 unless it exists; return whether it was created."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), FILE_MODE)
+    except FileExistsError:
+        return False
+    try:
+        if _posix():
+            os.fchmod(descriptor, FILE_MODE)
+    finally:
+        os.close(descriptor)
+    return True
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose every file is 0600: a rotation renames the file, which keeps its mode."""
+
+    def _open(self) -> io.TextIOWrapper:
+        stream = open_private(Path(self.baseFilename), self.mode, encoding=self.encoding, errors=self.errors)
+        assert isinstance(stream, io.TextIOWrapper)  # a text mode, as the handler always opens its file
+        return stream
 
 
 def temp_name(final: Path, tag: str = "") -> Path:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
-import shutil
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from cardsender import paths
 from cardsender.config import CONFIG_FILENAME, load_config, parse_config
 from cardsender.errors import ConfigError, InputError
 from cardsender.importers import ImportResult, import_customers, import_history
+from cardsender.private import open_private, private_folder
 from cardsender.store import Store
 
 DATABASE_FILENAME = "cardsender.db"
@@ -83,7 +83,7 @@ def init_workspace(directory: Path, today: dt.date) -> Workspace:
     if directory.exists() and not directory.is_dir():
         raise ConfigError(f"{directory} is a file, not a folder; name a folder for the config and database")
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        private_folder(directory)  # a new folder is its owner's only: the database and outbox go in it
         with config_path.open("x", encoding="utf-8") as fh:
             fh.write(text)
     except FileExistsError:
@@ -97,7 +97,10 @@ def init_workspace(directory: Path, today: dt.date) -> Workspace:
 
 def shift_history(source: Path, target: Path, days: int) -> None:
     """Copy a history CSV with every date moved by ``days``; the time of day, if any, stays."""
-    with source.open(encoding="utf-8", newline="") as inp, target.open("x", encoding="utf-8", newline="") as out:
+    with (
+        source.open(encoding="utf-8", newline="") as inp,
+        open_private(target, "x", encoding="utf-8", newline="") as out,
+    ):
         reader = csv.reader(inp)
         writer = csv.writer(out, lineterminator="\n")
         header = next(reader)
@@ -119,7 +122,8 @@ def create_demo(directory: Path, *, today: dt.date, now: dt.datetime) -> Demo:
     workspace = init_workspace(directory, today)
     customers_csv = directory / "customers.csv"
     history_csv = directory / "history.csv"
-    shutil.copyfile(paths.package_data("sample", "customers.csv"), customers_csv)
+    with open_private(customers_csv, "xb") as out:  # sample customers, but customers: as private as real ones
+        out.write(paths.package_data("sample", "customers.csv").read_bytes())
     shift_history(paths.package_data("sample", "history.csv"), history_csv, (today - SAMPLE_AS_OF).days)
     with Store.open(load_config(workspace.config_path).database.url) as store:
         customers = import_customers(store, customers_csv, today=today, now=now)

@@ -11,8 +11,24 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from cardsender.errors import StoreError
+from cardsender.private import create_private_file, private_folder
 from cardsender.store.dialect import configure_engine
 from cardsender.store.migrations import migrate
+
+
+def _create_database_file(path: Path, url: str) -> None:
+    """Create a SQLite database's folder (0700) and empty file (0600) unless they exist."""
+    try:
+        private_folder(path.parent)
+    except OSError as exc:
+        raise StoreError(f"cannot create the database folder for {url!r}: {exc.strerror}") from exc
+    try:
+        create_private_file(path)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the database {path} ({exc.strerror}); check [database] url, "
+            "or choose a folder you can write to"
+        ) from exc
 
 
 class Store:
@@ -27,7 +43,9 @@ class Store:
         try:
             parsed = make_url(url)
             if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                # SQLite would create the file with the umask's mode, and gives its -wal and -shm files the
+                # database file's mode: made 0600 first, the whole database is its owner's only.
+                _create_database_file(Path(parsed.database), url)
             if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
                 parsed = parsed.set(drivername="postgresql+psycopg")
             engine = create_engine(parsed)
@@ -39,8 +57,6 @@ class Store:
                 f"database url {url!r} needs the Python package '{exc.name}', which is not installed; "
                 f"{how}, or use a sqlite:/// url"
             ) from exc
-        except OSError as exc:
-            raise StoreError(f"cannot create the database folder for {url!r}: {exc.strerror}") from exc
         configure_engine(engine)
         try:
             migrate(engine)
