@@ -981,8 +981,14 @@ def print_cards(app: AppContext, first_text: str | None, last_text: str | None, 
     if batch is not None:
         target = out or Path(f"cards-{batch}.pdf")
         with _store(app) as store:
-            done = printing.reprint(store, app.config, batch, target, today, card_format)
-        click.echo(f"Wrote {target} again: batch {batch}, {_plural(len(done.printed), 'card')}.")
+            done = printing.reprint(store, app.config, batch, target, today, card_format, now=clock.utc_now())
+        left_out = (
+            f"; {_plural(done.forgotten, 'card')} of this batch belonged to customers since forgotten and "
+            f"{'is' if done.forgotten == 1 else 'are'} left out"
+            if done.forgotten
+            else ""
+        )
+        click.echo(f"Wrote {target} again: batch {batch}, {_plural(len(done.printed), 'card')}{left_out}.")
         return
     if last_text and days:
         raise InputError("give --to or --days, not both")

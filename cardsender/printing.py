@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +19,10 @@ from typing import TYPE_CHECKING
 from cardsender import agenda, cards
 from cardsender.config import Config
 from cardsender.errors import InputError, NotFoundError
+from cardsender.private import open_private, private_folder, remove_stale_temp_files, temp_name
 from cardsender.records import ContactEvent, Customer
 from cardsender.render import TemplateError
-from cardsender.store import Store
+from cardsender.store import Store, traces
 from cardsender.store import cards as card_queries
 from cardsender.store import outbox as queries
 from cardsender.store.customers import add_event
@@ -42,6 +42,7 @@ class Batch:
     held: tuple[tuple[queries.OutboxRow, str], ...]
     already_printed: int
     addresses: Path | None = None
+    forgotten: int = 0  # cards of the batch that belonged to customers since forgotten, left out of a reprint
 
 
 def address_lines(customer: Customer) -> tuple[str, ...]:
@@ -124,17 +125,27 @@ def print_batch(
     with store.begin() as conn:
         batch = queries.next_batch_id(conn, today)
         out = out or Path(f"cards-{batch}.pdf")
-        temporary = _write_beside(
-            out, lambda path: write_batch_pdf(ready, path, batch, config.office.name, card_format, config.print.paper)
-        )
-        extra = _addresses_beside(out, ready, config, card_format, envelopes, labels, start_at)
-        for item in ready:
-            row = by_row[item.row]
-            queries.mark_printed(conn, row.row, batch, item.card.variant, now)
-            card_queries.use_note(conn, row.customer_row, row.occasion, row.row, now)  # its note, if it had one
-        os.replace(temporary, out)  # the files appear only with the batch recorded
-        if extra is not None:
-            os.replace(extra[0], extra[1])
+        remove_stale_temp_files(out.parent)
+        written: list[tuple[Path, Path]] = []  # (temporary, final)
+        try:
+            temporary = _write_beside(out, lambda path: write_batch_pdf(ready, path, batch, config.office.name,
+                                                                        card_format, config.print.paper))  # fmt: skip
+            written.append((temporary, out))
+            extra = _addresses_beside(out, ready, config, card_format, envelopes, labels, start_at)
+            if extra is not None:
+                written.append(extra)
+            for item in ready:
+                row = by_row[item.row]
+                queries.mark_printed(conn, row.row, batch, item.card.variant, now)
+                card_queries.use_note(conn, row.customer_row, row.occasion, row.row, now)  # its note, if it had one
+            for _, final in written:
+                traces.record_print_file(conn, batch, final, now)
+        except BaseException:
+            for temporary, _ in written:
+                temporary.unlink(missing_ok=True)
+            raise
+        for temporary, final in written:
+            os.replace(temporary, final)  # the files appear only with the batch recorded
     return Batch(batch, out, tuple(by_row[item.row] for item in ready), tuple(held), already,
                  extra[1] if extra else None)  # fmt: skip
 
@@ -170,28 +181,53 @@ def _addresses_beside(
 
 
 def _write_beside(out: Path, write: Callable[[Path], None]) -> Path:
-    """Write a file next to ``out`` under a temporary name and return that name."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(handle)
-    write(Path(name))
-    return Path(name)
+    """Write a file next to ``out`` under a temporary name, created 0600, and return that name.
+
+    The name carries this process's id, so a print run killed halfway leaves a file that the next
+    print into the folder recognises as abandoned and removes.
+    """
+    private_folder(out.parent)
+    temporary = temp_name(out)
+    open_private(temporary, "wb").close()  # the PDF writer truncates the file, which keeps its mode
+    try:
+        write(temporary)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return temporary
 
 
 def reprint(
-    store: Store, config: Config, batch: str, out: Path, today: dt.date, card_format: str | None = None
-) -> Batch:
-    """Make the PDF of a batch again, with the same cards and wording."""
+    store: Store, config: Config, batch: str, out: Path, today: dt.date, card_format: str | None = None, *,
+    now: dt.datetime,
+) -> Batch:  # fmt: skip
+    """Make the PDF of a batch again, with the same cards and wording; cards of forgotten customers are left out."""
     card_format = card_format or config.print.card_format
     from cardsender.views.print_pdf import write_batch_pdf
 
     with store.begin() as conn:
         rows = queries.rows_of_batch(conn, batch)
+        forgotten = traces.forgotten_cards_in(conn, batch)
+    if not rows and forgotten:
+        raise NotFoundError(
+            f"every card of batch {batch} belonged to customers since forgotten; there is nothing to reprint, "
+            "and its printed copies should be destroyed"
+        )
     if not rows:
         raise NotFoundError(f"no print batch {batch}; see 'cardsender status' for the batches printed")
     ready = [_printed_card(store, config, row, today, row.variant, card_format) for row in rows]
-    write_batch_pdf(ready, out, batch, config.office.name, card_format, config.print.paper)
-    return Batch(batch, out, tuple(rows), (), 0)
+    remove_stale_temp_files(out.parent)
+    temporary = _write_beside(
+        out, lambda path: write_batch_pdf(ready, path, batch, config.office.name, card_format, config.print.paper)
+    )
+    try:
+        with store.begin() as conn:
+            traces.record_print_file(conn, batch, out, now)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    os.replace(temporary, out)
+    return Batch(batch, out, tuple(rows), (), 0, forgotten=forgotten)
 
 
 def mark_mailed(
