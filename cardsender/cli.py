@@ -505,8 +505,30 @@ def forget(ctx: click.Context, customer_id: str, yes: bool) -> None:
             if not click.confirm(f"Delete {what} for good?", default=False):
                 click.echo("Nothing deleted.")
                 ctx.exit(1)
-        result = customers.forget_customer(store, customer_id)
+        result = customers.forget_customer(store, customer_id, now=clock.utc_now(),
+                                           mail_folders=[app.config.email.outbox_dir])  # fmt: skip
     click.echo(f"Forgot {_who(result.customer)}: deleted with {_plural(result.events_removed, 'contact event')}.")
+    if result.files_removed:
+        click.echo(f"Removed {_plural(len(result.files_removed), 'email file')} about them:")
+        for path in result.files_removed:
+            click.echo(f"  {path}")
+    for printout in result.printouts:
+        state = "was posted with their card" if printout.posted else "holds their card, not posted: do not post it"
+        click.echo(f"Print batch {printout.batch} {state}.")
+        if printout.files_unknown:
+            click.echo(f"  Its PDF holds their name and address: cards-{printout.batch}.pdf, unless printed with --out")
+        elif printout.files:
+            click.echo(f"  These PDFs hold their name and address: {', '.join(str(p) for p in printout.files)}")
+        if printout.other_cards and (printout.files or printout.files_unknown):
+            target = printout.files[0] if printout.files else Path(f"cards-{printout.batch}.pdf")
+            click.echo(f"  Delete them, or print the batch again without them: "
+                       f"cardsender print --reprint {printout.batch} --out {target}")  # fmt: skip
+        elif printout.files or printout.files_unknown:
+            click.echo("  Delete them: the batch held no other card.")
+    for path, why in result.files_left:
+        click.echo(f"Not removed: {path}: {why}; check it and delete it by hand.", err=True)
+    if result.files_left:
+        ctx.exit(2)
 
 
 # Planning: what is due, who to call, what is coming, how well customers are covered.

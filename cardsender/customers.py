@@ -7,17 +7,19 @@ the library never reads the clock.  Times of contact events are office-local;
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from cardsender import __version__
 from cardsender.errors import InputError
 from cardsender.fields import FIELDS, canonical_header, parse_customer_fields, parse_text
 from cardsender.records import DEFAULT_OFFICE, EVENT_KINDS, OPT_FLAGS, ContactEvent, Customer
-from cardsender.store import Store
+from cardsender.store import Store, traces
 from cardsender.store import customers as queries
 
 # Fields that ``edit`` may change; the id links a customer to the import file and stays.
@@ -69,11 +71,32 @@ class OptResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Printout:
+    """A print batch that held a forgotten customer's card: the files it was written to that still exist.
+
+    ``files_unknown`` is True for a batch printed before cardsender recorded where its files went.
+    """
+
+    batch: str
+    files: tuple[Path, ...]
+    other_cards: int
+    posted: bool
+    files_unknown: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ForgetResult:
-    """A deleted customer and the number of contact events deleted with them."""
+    """A deleted customer, what was deleted with them, and what is left for a person to deal with.
+
+    ``files_left`` names each email file about the customer that is still there, and why;
+    ``printouts`` the print batches that held their card (the owner's printouts are never deleted).
+    """
 
     customer: Customer
     events_removed: int
+    files_removed: tuple[Path, ...] = ()
+    files_left: tuple[tuple[Path, str], ...] = ()
+    printouts: tuple[Printout, ...] = ()
 
 
 def summarize(customer: Customer, last_touch: dt.datetime | None, today: dt.date) -> CustomerSummary:
@@ -230,12 +253,86 @@ def opted_out_of(customer: Customer) -> tuple[str, ...]:
     return tuple(flag for flag in OPT_FLAGS if getattr(customer, flag))
 
 
-def forget_customer(store: Store, customer_id: str) -> ForgetResult:
-    """Delete a customer and their whole contact history."""
+def forget_customer(
+    store: Store, customer_id: str, *, now: dt.datetime, mail_folders: Iterable[Path] = ()
+) -> ForgetResult:
+    """Delete a customer, their whole contact history and their cards, then the email files about them.
+
+    ``mail_folders`` are the file transport's folders; the dry runs write into folders under them.
+    The rows go first, in one transaction, so no card can go out to the customer afterwards; the files
+    are then found by their content (see ``_files_about``) and removed, and any that cannot be is named.
+    """
     with store.begin() as conn:
         customer = queries.get_customer(conn, customer_id)
+        cards = traces.cards_of(conn, queries.find_internal_id(conn, customer_id))
+        printed = [(batch, state) for _, batch, state in cards if batch is not None]
+        traces.record_forgotten_cards(conn, [batch for batch, _ in printed], now)
         removed = queries.delete_customer(conn, customer_id)
-    return ForgetResult(customer, removed)
+        batches = sorted({batch for batch, _ in printed})
+        others = traces.cards_in_batches(conn, batches)
+        recorded = {batch: traces.print_files_of(conn, batch) for batch in batches}
+        printouts = tuple(
+            Printout(batch, tuple(path for path in recorded[batch] if path.exists()), others[batch],
+                     posted=all(state == "mailed" for b, state in printed if b == batch),
+                     files_unknown=not recorded[batch])
+            for batch in batches
+        )  # fmt: skip
+    message_ids = {message_id for message_id, _, _ in cards if message_id}
+    found, left = _files_about(store, customer, message_ids, mail_folders)
+    gone: list[Path] = []
+    for path in found:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            left.append((path, f"cannot be removed: {exc.strerror}"))
+        else:
+            gone.append(path)
+    return ForgetResult(customer, removed, tuple(sorted(gone)), tuple(sorted(left)), printouts)
+
+
+def _files_about(
+    store: Store, customer: Customer, message_ids: set[str], folders: Iterable[Path]
+) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Return the email files about a customer, and those that may be but are kept (with why).
+
+    A file is the customer's when its Message-ID is one of their cards' (which holds even after their
+    address changed), or when it is addressed to them: to their address, or to any address their own
+    cards went to, which finds the dry runs (no outbox row names them).  A file to an address another
+    customer also has is kept and named, unless its Message-ID says whose card it is.
+    """
+    from cardsender.delivery.mail import FileTransport
+
+    written = [item for folder in dict.fromkeys(folders) for item in FileTransport(folder).written()]
+    left = [(item.path, f"{item.unreadable}, so it may be about {customer.id}") for item in written if item.unreadable]
+    readable = [item for item in written if not item.unreadable]
+    theirs = [item.path for item in readable if item.message_id in message_ids]
+    addresses = {address for item in readable if item.message_id in message_ids for address in item.recipients}
+    if customer.email:
+        addresses.add(_address_key(customer.email))
+    addressed = [item for item in readable if item.message_id not in message_ids and item.recipients & addresses]
+    with store.begin() as conn:
+        holders = {_address_key(address): ids for address, ids in traces.holders_of(conn, addresses).items()}
+        elsewhere = traces.known_message_ids(conn, (item.message_id for item in addressed))
+    for item in addressed:
+        if item.message_id in elsewhere:
+            continue  # another customer's card, sent to an address that is now theirs
+        shared = sorted(item.recipients & addresses)
+        also = sorted({holder for address in shared for holder in holders.get(address, ())})
+        if also:
+            left.append((item.path, f"{', '.join(shared)} is also the address of {', '.join(also)}"))
+        else:
+            theirs.append(item.path)
+    return theirs, left
+
+
+def _address_key(address: str) -> str:
+    """Return an address as a message file has it: in lower case, an internationalised domain in IDNA form."""
+    local, _, domain = address.strip().lower().rpartition("@")
+    with contextlib.suppress(UnicodeError):  # a domain IDNA cannot write is compared as it is
+        domain = domain.encode("idna").decode("ascii")
+    return f"{local}@{domain}"
 
 
 def _iso(value: dt.date | None) -> str | None:

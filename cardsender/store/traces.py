@@ -43,9 +43,7 @@ def cards_of(conn: Connection, customer_row: int) -> list[tuple[str | None, str 
 def cards_in_batches(conn: Connection, batches: Iterable[str]) -> Counter[str]:
     """Return how many cards each of the given batches holds now."""
     query = (
-        select(outbox.c.batch, func.count())
-        .where(outbox.c.batch.in_(sorted(set(batches))))
-        .group_by(outbox.c.batch)
+        select(outbox.c.batch, func.count()).where(outbox.c.batch.in_(sorted(set(batches)))).group_by(outbox.c.batch)
     )
     return Counter({str(batch): int(count) for batch, count in conn.execute(query)})
 
