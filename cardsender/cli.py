@@ -752,7 +752,7 @@ def preview(app: AppContext, customer_id: str, occasion: str, fmt: str, out: Pat
                 raise InputError(f"{_who(customer)} has no email address; preview the printed card with --format pdf")
             from cardsender.message import build_email
 
-            body = build_email(card, customer, app.config.office, clock.utc_now()).as_string()
+            body = build_email(card, customer, app.config.office, clock.utc_now()).data.decode().replace("\r\n", "\n")
         if out is None:
             click.echo(body, nl=False)
         else:
@@ -863,6 +863,8 @@ def send(ctx: click.Context, on: str | None, dry_run: bool, limit: int | None) -
     outcomes = (("pending", "to retry"), ("failed", "failed"), ("unknown", "unknown"), ("held", "held"))
     counts = ", ".join(f"{report.count(state)} {label}" for state, label in (*outcomes, ("cancelled", "cancelled")))
     recovered = f"; {report.recovered} left sending by a crash are now unknown" if report.recovered else ""
+    if report.returned:
+        recovered += f"; {report.returned} claimed by a run that stopped before sending them are pending again"
     click.echo(f"Sent {_plural(report.count('sent'), 'card')} on {today.isoformat()}: {counts}{recovered}.")
     if report.stopped:
         click.echo(f"Error: stopped: {report.stopped}; the cards stay pending (see 'cardsender status')", err=True)
@@ -880,17 +882,23 @@ def _outbox_rows(rows: list[OutboxRow]) -> str:
 
 def _service_line(running: list[Lease], now: dt.datetime) -> str:
     """Describe the service heard from last: running or not, its heartbeat, last cycle and next run (times in
-    UTC); and how many others are running beside it (PostgreSQL)."""
-    from cardsender.daemon import STALE_AFTER
+    UTC); and how many others are running beside it (PostgreSQL).  A service whose process on this machine
+    has ended is not running, whatever its last heartbeat."""
+    from cardsender.store.lease import is_alive, stopped_cleanly
 
     if not running:
         return "Service: never started ('cardsender run' starts it)."
     lease = running[0]
     age = int((now - lease.heartbeat_at).total_seconds())
-    alive = age < STALE_AFTER.total_seconds()
-    others = sum(1 for other in running[1:] if now - other.heartbeat_at < STALE_AFTER)
+    alive = is_alive(lease, now)
+    others = sum(1 for other in running[1:] if is_alive(other, now))
     beside = f" (and {_plural(others, 'other service')} running)" if alive and others else ""
-    state = f"running as {lease.holder}{beside}, heartbeat {age} s ago" if alive else "not running"
+    if alive:
+        state = f"running as {lease.holder}{beside}, heartbeat {age} s ago"
+    elif stopped_cleanly(lease):
+        state = "not running (stopped)"
+    else:
+        state = f"not running (last heard from {lease.heartbeat_at:%Y-%m-%d %H:%M} UTC, as {lease.holder})"
     last = f"; last cycle {lease.last_cycle_at:%Y-%m-%d %H:%M} UTC: {lease.last_cycle}" if lease.last_cycle_at else ""
     following = f"; next daily run {lease.next_run_at:%Y-%m-%d %H:%M} UTC" if alive and lease.next_run_at else ""
     return f"Service: {state}{last}{following}."

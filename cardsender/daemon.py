@@ -1,11 +1,13 @@
 """``cardsender run``: the background service that runs the send cycle, unattended.
 
-APScheduler only wakes the service up; correctness lives in the database
-(REFERENCE.md, APScheduler 3.11).  One idempotent cycle runs at start-up, daily at
+APScheduler only wakes the service up; correctness lives in the database (its
+persistent job stores pickle jobs and lose a missed run when a job is re-added, and
+do not support several schedulers).  One idempotent cycle runs at start-up, daily at
 the office's send time, and on an interval tick that catches up after the machine
-slept or was off.  The in-memory job store, the office time zone, no misfire grace
-limit, coalescing and one instance at a time.  The cycle serves every office the
-config names, each on its own clock, with its own send time and sender.
+slept or was off (a scheduler can wake late and drop the run).  The in-memory job
+store, the office time zone, no misfire grace limit (its default of one second skips
+a run that starts late), coalescing and one instance at a time.  The cycle serves
+every office the config names, each on its own clock, with its own send time and sender.
 
 On SQLite a lease row with a heartbeat keeps a second service off the same
 database.  On PostgreSQL any number of services share it: the outbox claims share
@@ -28,7 +30,8 @@ from cardsender import clock, digest, paths
 from cardsender.config import Config
 from cardsender.delivery.mail import Transport
 from cardsender.errors import CardsenderError
-from cardsender.service import SendCycle, worker_name
+from cardsender.processes import worker_name
+from cardsender.service import SendCycle
 from cardsender.store import Store
 from cardsender.store import lease as leases
 
@@ -93,7 +96,7 @@ class Service:
             raise ServiceBusy(
                 f"another cardsender service runs against this database: {other.holder}, since "
                 f"{other.started_at:%Y-%m-%d %H:%M} UTC (last heartbeat {other.heartbeat_at:%H:%M:%S} UTC); "
-                "stop it first, or wait a few minutes if it was killed"
+                "stop it first (one killed on another machine frees the database 3 minutes after its last heartbeat)"
             )
 
     def cycle(self) -> None:
@@ -219,7 +222,7 @@ def run_service(store: Store, config: Config, transport: Transport) -> int:
 
     service = Service(store, config, transport)
     zone = config.office.tz
-    # Defaults that lose runs (misfire grace of 1 s) are replaced (REFERENCE.md, APScheduler 3.11).
+    # APScheduler's defaults lose runs (a misfire grace of 1 s skips a run that starts late): replaced.
     scheduler = BlockingScheduler(
         timezone=zone, job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
     )
