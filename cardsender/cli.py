@@ -635,9 +635,10 @@ def forecast(app: AppContext, first_text: str | None, last_text: str | None, as_
     with _store(app) as store, _spinner("Simulating"):
         result = agenda.forecast(store, app.config, first, last)
     if html_path is not None:
+        from cardsender.private import reserve_private
         from cardsender.views.forecast_html import write_forecast_html  # only the page needs it
 
-        write_forecast_html(result, html_path, office_name=app.config.office.name)
+        write_forecast_html(result, reserve_private(html_path), office_name=app.config.office.name)
     if as_json:
         _print_json(result.to_json())
         return
@@ -674,9 +675,11 @@ def report(app: AppContext, on: str | None, as_json: bool, pdf_path: Path | None
     with _store(app) as store, _spinner("Counting"):
         result = agenda.coverage_report(store, app.config, today)
     if pdf_path is not None:
+        from cardsender.private import reserve_private
         from cardsender.views.report_pdf import write_report_pdf  # reportlab loads only for the PDF
 
-        write_report_pdf(result, pdf_path, office_name=app.config.office.name, keep_in_touch=app.config.keep_in_touch)
+        kit = app.config.keep_in_touch
+        write_report_pdf(result, reserve_private(pdf_path), office_name=app.config.office.name, keep_in_touch=kit)
     if as_json:
         _print_json(result.to_json())
         return
@@ -721,6 +724,8 @@ PREVIEW_FORMATS = ("text", "html", "eml", "pdf", "png")
 @click.pass_obj
 def preview(app: AppContext, customer_id: str, occasion: str, fmt: str, out: Path | None, on: str | None) -> None:
     """Show exactly what a customer's card for OCCASION would say, as of --on DATE (default today)."""
+    from cardsender.private import open_private, reserve_private
+
     today = _today(app, on)
     channel = "post" if fmt in ("pdf", "png") else "email"
     with _store(app) as store:
@@ -731,12 +736,12 @@ def preview(app: AppContext, customer_id: str, occasion: str, fmt: str, out: Pat
         from cardsender.views.card_pdf import write_card_pdf, write_page_png  # reportlab only for printing
 
         if fmt == "pdf":
-            write_card_pdf(card, target)
+            write_card_pdf(card, reserve_private(target))
         else:
             with tempfile.TemporaryDirectory() as folder:
                 pdf = Path(folder, "card.pdf")
                 write_card_pdf(card, pdf)
-                write_page_png(pdf, target)
+                write_page_png(pdf, reserve_private(target))
         click.echo(f"Wrote {target}")
     else:
         if fmt == "text":
@@ -756,7 +761,8 @@ def preview(app: AppContext, customer_id: str, occasion: str, fmt: str, out: Pat
         if out is None:
             click.echo(body, nl=False)
         else:
-            out.write_text(body, encoding="utf-8")
+            with open_private(out, "w", encoding="utf-8") as fh:  # a card names the customer: private file
+                fh.write(body)
             click.echo(f"Wrote {out}")
     variant = f"wording {card.variant}, {card.language}, for {shown.occasion_date.isoformat()}"
     if shown.held_because:

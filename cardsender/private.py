@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from cardsender.processes import process_exists
+
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700
 _TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)(?:\.[0-9a-z]+)?\.tmp$")
@@ -82,6 +84,12 @@ def write_private_bytes(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
+def reserve_private(path: Path) -> Path:
+    """Create (or empty) a file as 0600 for a writer that opens it next: truncating keeps that mode."""
+    open_private(path, "wb").close()
+    return path
+
+
 def create_private_file(path: Path) -> bool:
     """Create an empty file as 0600 unless it exists; return whether it was created."""
     try:
@@ -111,20 +119,6 @@ def temp_name(final: Path, tag: str = "") -> Path:
     return final.with_name(f".{final.name}.{os.getpid()}{suffix}.tmp")
 
 
-def _process_exists(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    if not _posix():
-        return True  # Windows: no liveness check without a process handle, so the file is kept
-    try:
-        os.kill(pid, 0)  # signal 0 only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def stale_temp_files(folder: Path) -> Iterator[Path]:
     """Yield the temporary files in a folder left by processes that no longer run."""
     try:
@@ -133,7 +127,7 @@ def stale_temp_files(folder: Path) -> Iterator[Path]:
         return
     for entry in entries:
         found = _TEMP_NAME.match(entry.name)
-        if found and entry.is_file() and not _process_exists(int(found["pid"])):
+        if found and entry.is_file() and not process_exists(int(found["pid"])):
             yield entry
 
 

@@ -389,3 +389,24 @@ def test_a_print_killed_midway_leaves_a_temporary_file_the_next_print_removes(
     assert result.exit_code == 0, result.output
     assert ", 250 cards to mail" in result.stdout
     assert sorted(p.name for p in folder.iterdir()) == ["cards-envelopes.pdf", "cards.pdf"]
+
+
+@posix_only
+def test_previews_forecast_pages_and_reports_written_to_a_file_are_private(
+    workspace: Workspace, tmp_path: Path, umask_022: None
+) -> None:
+    """Every file a command writes with a customer's card or name in it is 0600, even over an existing file."""
+    seed(workspace, ANA)
+    outputs = {fmt: tmp_path / f"card.{fmt}" for fmt in ("text", "eml", "html", "pdf", "png")}
+    outputs["eml"].write_text("an older preview", encoding="utf-8")
+    outputs["eml"].chmod(0o644)
+    for fmt, path in outputs.items():
+        result = run(workspace, "preview", "C1", "thank_you", "--format", fmt, "--out", str(path))
+        assert result.exit_code == 0, result.output
+    page, report = tmp_path / "forecast.html", tmp_path / "report.pdf"
+    assert run(workspace, "forecast", "--html", str(page)).exit_code == 0
+    assert run(workspace, "report", "--pdf", str(report)).exit_code == 0
+    assert {path.name: mode(path) for path in (*outputs.values(), page, report)} == {
+        path.name: 0o600 for path in (*outputs.values(), page, report)
+    }
+    assert "Ana" in outputs["eml"].read_text(encoding="utf-8")
