@@ -25,7 +25,7 @@ TOO_LONG = MailPiece("Bartholomew Long", ("The Very Long Street Name That Goes O
 
 
 class Avery(NamedTuple):
-    """An Avery sheet as REFERENCE.md (Print) gives it, written out here independently of the module."""
+    """An Avery sheet as Avery specifies it, written out here independently of the module."""
 
     page: tuple[float, float]
     columns: int

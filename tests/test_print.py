@@ -19,7 +19,7 @@ from tests.conftest import Workspace
 from tests.images import ink_difference
 
 WRITTEN_AT = dt.datetime(2024, 1, 5, 15, 30)
-# Birthdays on Saturday Dec 12, 2026: mailed 7 days ahead, Friday Dec 4 (REFERENCE.md, postal lead).
+# Birthdays on Saturday Dec 12, 2026: mailed 7 days ahead (US First Class takes 4 to 6 business days), Friday Dec 4.
 BIRTHDAY = dt.date(2026, 12, 12)
 MAIL_BY = dt.date(2026, 12, 4)
 ZOE = {"id": "P1", "first_name": "Zoë", "last_name": "Ødegård", "street": "Karl Johans gate 1", "city": "Oslo",

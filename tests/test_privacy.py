@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
-import signal
 import sqlite3
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -360,35 +357,6 @@ def test_the_file_transport_removes_the_temporary_files_of_dead_processes(worksp
     assert run(workspace, "send", "--no-dry-run").exit_code == 0
     assert [p.name for p in outbox.iterdir() if p.name.startswith(".")] == []
     assert len(emails(workspace)) == 1
-
-
-@posix_only
-@pytest.mark.slow
-@pytest.mark.sqlite_only
-def test_a_print_killed_midway_leaves_a_temporary_file_the_next_print_removes(
-    database: str, workspace: Workspace, tmp_path: Path
-) -> None:
-    """A print killed while writing its PDFs leaves only its temporary files, which the next print removes."""
-    # The cards render for seconds before the PDFs are written (a fraction of a second with their envelopes).
-    post_customers(workspace, 250, today() + dt.timedelta(days=10))
-    folder = tmp_path / "print"
-    out = folder / "cards.pdf"
-    args = [sys.executable, "-m", "cardsender", "--config", str(workspace.config_path), *print_args(out)]
-    child = subprocess.Popen([*args, "--envelopes"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    temporary = folder / f".cards.pdf.{child.pid}.tmp"
-    deadline = time.monotonic() + 120
-    while not temporary.exists() and child.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.002)
-    child.send_signal(signal.SIGKILL)
-    _, err = child.communicate(timeout=60)
-    assert child.returncode == -signal.SIGKILL, f"the print ended before it could be killed: {err.decode()}"
-    left = sorted(p.name for p in folder.iterdir())
-    assert temporary.name in left and all(name.endswith(f".{child.pid}.tmp") for name in left)
-    assert json.loads(run(workspace, "outbox", "--json", "--state", "printed").stdout) == []
-    result = run(workspace, *print_args(out), "--envelopes")
-    assert result.exit_code == 0, result.output
-    assert ", 250 cards to mail" in result.stdout
-    assert sorted(p.name for p in folder.iterdir()) == ["cards-envelopes.pdf", "cards.pdf"]
 
 
 @posix_only

@@ -2,7 +2,7 @@
 
 reportlab's built-in fonts hold 256 characters and print a box, without any error,
 for the rest (Ż, ř, Greek, Cyrillic...); DejaVu Sans covers Latin, Greek and
-Cyrillic, Hebrew and Arabic (REFERENCE.md, Print).  It is embedded in every PDF we write.
+Cyrillic, Hebrew and Arabic.  It is embedded in every PDF we write.
 
 reportlab has no per-character fallback, so text is cut into runs, each drawn by the
 first font that has its glyphs: DejaVu Sans, then Droid Sans Fallback (Chinese and

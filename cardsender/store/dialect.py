@@ -18,7 +18,7 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
-        # WAL lets readers work while the service writes (REFERENCE.md, several services).
+        # WAL lets readers work while the service writes; SQLite takes one writer at a time.
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")

@@ -2,7 +2,7 @@
 
 A simple quarter-letter card (4.25 x 5.5 in) in DejaVu Sans; the print batches with
 their folds, envelopes and labels come with the print work.  Text is data: it is
-escaped before it goes into Paragraph markup (REFERENCE.md, Print).
+escaped before it goes into Paragraph markup, which breaks on an unescaped "<".
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Addresses printed for the post: one envelope per page, or address labels on Avery sheets.
 
-Sizes and zones come from REFERENCE.md (Print).  On a US envelope the delivery
+Sizes and zones are the postal standards' and Avery's.  On a US envelope the delivery
 address sits between 5/8 in and 2 3/4 in above the bottom edge, at least 1/2 in
 from the sides; we start it at 40% of the width.  C6 and DL envelopes get the
 right half, between 15 mm above the bottom and 60% of the height.  Labels sit at
@@ -9,8 +9,8 @@ size, since a "fit to page" print misses every label.
 
 Text is drawn with ``drawString`` rather than Paragraph markup, so a ``<`` in a
 name is printed as it is and needs no escaping.  Every character must be in the
-embedded DejaVu Sans: a missing glyph prints as a box without any error
-(REFERENCE.md, Print), so such an address is refused instead.
+embedded DejaVu Sans: reportlab prints a missing glyph as a box without any
+error, so such an address is refused instead.
 """
 
 from __future__ import annotations

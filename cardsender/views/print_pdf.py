@@ -1,9 +1,9 @@
 """A print batch as one PDF: the writer's guide, then the cards in one of four formats.
 
-- ``quarter-letter`` and ``quarter-a4``: one sheet per card, quarter-folded, single-sided
-  (REFERENCE.md, Print): the bottom half holds the back (left) and the front (right)
-  upright; the top half holds the two inside panels rotated 180 degrees, so that after
-  folding the top half back and then the left half back, the card opens on the printed
+- ``quarter-letter`` and ``quarter-a4``: one sheet per card, quarter-folded, single-sided:
+  the bottom half holds the back (left) and the front (right) upright; the top half
+  holds the two inside panels rotated 180 degrees, so that after folding the top half
+  back and then the left half back, the card opens on the printed
   greeting (left) beside a bounded blank panel for the handwritten note (right).
 - ``half-duplex``: a 5 x 7 in card (A5 on A4 paper) half-folded from a sheet printed on
   both sides: outside (back, front) then inside (greeting, note panel); the PDF asks
@@ -46,7 +46,7 @@ SMALL = ParagraphStyle("small", fontName=FONT, fontSize=8, leading=10, alignment
 # The smallest sizes text may shrink to before a card is refused.
 MIN_SIZE = {"front": 12.0, "inside": 8.0, "address": 8.0, "back": 6.0}
 FORMATS = ("quarter-letter", "quarter-a4", "half-duplex", "postcard")
-# Postcard (REFERENCE.md): the address zone at the lower right, the bottom 5/8 in for the barcode.
+# Postcard: the post reads the address zone at the lower right and keeps the bottom 5/8 in for its barcode.
 POSTCARD = (6 * inch, 4 * inch)
 ADDRESS_ZONE = (3.3 * inch, 2.4 * inch)
 ZONE_RIGHT, ZONE_BOTTOM, BARCODE_STRIP = 0.275 * inch, 0.25 * inch, 5 / 8 * inch

@@ -3,7 +3,7 @@
 Everything is laid out in one frame on one canvas page and shrunk to fit if it
 must, so no list, however long, starts a second page; the customer table is cut
 at MAX_ROWS with "and N more".  Names are data: they are escaped before they go
-into Paragraph markup, which breaks on an unescaped "<" (REFERENCE.md, Print).
+into Paragraph markup, which breaks on an unescaped "<".
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from cardsender.fonts import register_fonts
 from cardsender.occasions import OCCASIONS
 from cardsender.views.labels import occasion_label
 
-# DejaVu Sans, embedded: the built-in Helvetica prints Ż, Greek or Cyrillic as boxes (REFERENCE.md, Print).
+# DejaVu Sans, embedded: the built-in Helvetica prints Ż, Greek or Cyrillic as boxes, without any error.
 FONT, BOLD = register_fonts()
 MARGIN = 0.6 * inch
 # Customers in the call table; the rest are counted.
