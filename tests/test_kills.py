@@ -25,8 +25,8 @@ from tests.test_send import ANA, rows, seed, write_config
 
 pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX"), pytest.mark.slow]
 
-KILLS = 8
-CARDS = 120  # enough that every kill lands while cards are being sent
+KILLS = 6
+CARDS = 100  # enough that every kill lands while cards are being sent
 
 
 def left_by(store: Store, pid: int) -> tuple[int, int]:
