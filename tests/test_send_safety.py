@@ -7,8 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import email.policy
 import json
+import signal
 import subprocess
 import sys
+import time
 from email.message import Message
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
@@ -271,3 +273,34 @@ def test_a_bounce_report_blames_the_address_only_for_a_mailbox_error(
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
         customer = get_customer(conn, "B1")
         assert customer is not None and customer.email_bouncing is blamed
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the test stops the service with SIGTERM")
+def test_the_service_sends_the_others_and_strands_nothing_when_some_addresses_cannot_go(
+    database_url: str, smtp_server: SmtpServerFactory, tmp_path: Path
+) -> None:
+    """The service, against a server without SMTPUTF8: the cards to plain and IDNA addresses go out, the two
+    that need SMTPUTF8 are held with the reason, and after SIGTERM no card is left sending."""
+    server = smtp_server(smtputf8=False)
+    config = write_config(tmp_path, database_url, server)
+    people = [(f"S{n:02d}", "Kim", "Ito", f"s{n:02d}@example.com") for n in range(15)]
+    people += [("U1", "Ann", "Berg", "ann@bücher.example"), ("U2", "Bob", "Orlov", "бob@пример.рф"),
+               ("U3", "José", "Ruiz", "josé@example.com")]  # fmt: skip
+    import_people(config, people)
+    service = subprocess.Popen([sys.executable, "-m", "cardsender", "--config", str(config), "run"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            settled = [r["state"] for r in rows(config)]
+            if len(settled) == len(people) and set(settled) <= {"sent", "held"}:
+                break
+            time.sleep(0.1)
+    finally:
+        service.send_signal(signal.SIGTERM)
+        _, err = service.communicate(timeout=60)
+    assert service.returncode == 0, err
+    states = {str(r["customer_id"]): r["state"] for r in rows(config)}
+    assert states == {p[0]: "held" if p[0] in ("U2", "U3") else "sent" for p in people}
+    cards = [m for m in server.messages if m.rcpt_tos != ["hello@harbourbikes.example"]]  # not the digest
+    assert len(cards) == 16
