@@ -17,17 +17,15 @@ import pytest
 from click.testing import CliRunner, Result
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import select
 
 from cardsender.cli import cli
 from cardsender.errors import ImportFileError
 from cardsender.importers import ImportResult, import_customers, import_history
 from cardsender.importers.cells import mark, unmark
-from cardsender.records import Customer
 from cardsender.store import Store
-from cardsender.store.customers import events_of, get_customer
-from cardsender.store.schema import customers
+from cardsender.store.customers import events_of
 from tests.conftest import Workspace
+from tests.test_importers import stored, stored_ids
 
 TODAY = dt.date(2026, 11, 22)
 NOW = dt.datetime(2026, 11, 22, 14, 30)
@@ -57,18 +55,6 @@ def write(folder: Path, name: str, content: bytes) -> Path:
 def customers_of(store: Store, path: Path) -> ImportResult:
     """Import customers with the test clock."""
     return import_customers(store, path, today=TODAY, now=NOW)
-
-
-def stored(store: Store, external_id: str) -> Customer:
-    """Return one stored customer."""
-    with store.begin() as conn:
-        return get_customer(conn, external_id)
-
-
-def stored_ids(store: Store) -> list[str]:
-    """Return every stored customer id, sorted."""
-    with store.begin() as conn:
-        return sorted(conn.execute(select(customers.c.external_id)).scalars())
 
 
 def rejects_text(folder: Path, name: str = "customers.rejects.csv") -> str:

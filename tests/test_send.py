@@ -75,6 +75,27 @@ def rows(config: Path) -> list[dict[str, object]]:
     return data
 
 
+def bounce_report(recipient: str, message_id: str, status: str, diagnostic: str) -> bytes:
+    """Return a delivery-status report (RFC 3464) saying a message to a recipient failed, as a mail server
+    sends it back."""
+    part = MIMEBase("message", "delivery-status")
+    for fields in ({"Reporting-MTA": "dns; mail.example.com"},
+                   {"Final-Recipient": f"rfc822; {recipient}", "Action": "failed", "Status": status,
+                    "Diagnostic-Code": diagnostic}):  # fmt: skip
+        block = Message()
+        for name, value in fields.items():
+            block[name] = value
+        part.attach(block)
+    report = MIMEMultipart("report")
+    report.set_param("report-type", "delivery-status")
+    report["From"] = "MAILER-DAEMON@mail.example.com"
+    report["Subject"] = "Undelivered Mail Returned to Sender"
+    report.attach(MIMEText("Your message could not be delivered.\n"))
+    report.attach(part)
+    report.attach(MIMEText(f"Message-ID: {message_id}\nTo: {recipient}\n", "rfc822-headers"))
+    return report.as_bytes()
+
+
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     """Return an office folder."""
@@ -341,23 +362,9 @@ def test_a_bounce_report_fails_the_card_and_stops_email_to_the_address(
     seed(config, ANA, TARO)
     assert run(config, "send", "--no-dry-run").exit_code == 0
     sent = next(m for m in server.messages if m.rcpt_tos == ["ana@example.com"])
-    status = MIMEBase("message", "delivery-status")
-    for fields in ({"Reporting-MTA": "dns; mail.example.com"},
-                   {"Final-Recipient": "rfc822; ana@example.com", "Action": "failed", "Status": "5.1.1",
-                    "Diagnostic-Code": "smtp; 550 5.1.1 User unknown"}):  # fmt: skip
-        block = Message()
-        for name, value in fields.items():
-            block[name] = value
-        status.attach(block)
-    report = MIMEMultipart("report")
-    report.set_param("report-type", "delivery-status")
-    report["From"] = "MAILER-DAEMON@mail.example.com"
-    report["Subject"] = "Undelivered Mail Returned to Sender"
-    report.attach(MIMEText("Your message could not be delivered.\n"))
-    report.attach(status)
-    report.attach(MIMEText(f"Message-ID: {sent.message['Message-ID']}\nTo: ana@example.com\n", "rfc822-headers"))
+    report = bounce_report("ana@example.com", str(sent.message["Message-ID"]), "5.1.1", "smtp; 550 5.1.1 User unknown")
     path = folder / "bounce.eml"
-    path.write_bytes(report.as_bytes())
+    path.write_bytes(report)
     result = run(config, "bounces", str(path))
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [

@@ -11,10 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from email.message import Message
-from email.mime.base import MIMEBase
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from pathlib import Path
 
 import pytest
@@ -27,7 +23,7 @@ from cardsender.delivery.mail import Outcome, ServerError, rcpt_outcome
 from cardsender.store import Store
 from cardsender.store.customers import get_customer
 from tests.smtpd import Received, SmtpServer, SmtpServerFactory, smtp_server_fixture  # noqa: F401 (the fixture)
-from tests.test_send import rows, write_config
+from tests.test_send import bounce_report, rows, write_config
 
 TZ = "America/Toronto"
 CARD_HEADERS = {"From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "MIME-Version", "Content-Type"}
@@ -249,23 +245,9 @@ def test_a_bounce_report_blames_the_address_only_for_a_mailbox_error(
     import_people(config, [("B1", "Ana", "Silva", "ana@example.com")])
     assert run(config, "send", "--no-dry-run").exit_code == 0
     (sent,) = server.messages
-    fields = ({"Reporting-MTA": "dns; mail.example.com"},
-              {"Final-Recipient": "rfc822; ana@example.com", "Action": "failed", "Status": status,
-               "Diagnostic-Code": diagnostic})  # fmt: skip
-    part = MIMEBase("message", "delivery-status")
-    for block_fields in fields:
-        block = Message()
-        for name, value in block_fields.items():
-            block[name] = value
-        part.attach(block)
-    report = MIMEMultipart("report")
-    report.set_param("report-type", "delivery-status")
-    report["From"] = "MAILER-DAEMON@mail.example.com"
-    report.attach(MIMEText("Your message could not be delivered.\n"))
-    report.attach(part)
-    report.attach(MIMEText(f"Message-ID: {received_headers(sent)['Message-ID']}\n", "rfc822-headers"))
+    report = bounce_report("ana@example.com", str(received_headers(sent)["Message-ID"]), status, diagnostic)
     path = tmp_path / "bounce.eml"
-    path.write_bytes(report.as_bytes())
+    path.write_bytes(report)
     result = run(config, "bounces", str(path))
     assert result.exit_code == 0, result.output
     assert f"{int(blamed)} customer{'' if blamed else 's'} no longer emailed" in result.stdout
