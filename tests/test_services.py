@@ -18,6 +18,7 @@ from tests.smtpd import SmtpServer, SmtpServerFactory, smtp_server_fixture  # no
 
 pytestmark = [
     pytest.mark.postgresql_only,
+    pytest.mark.slow,
     pytest.mark.skipif(sys.platform == "win32", reason="the tests stop the services with POSIX signals"),
 ]
 CARDS = 5000
