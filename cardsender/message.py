@@ -188,7 +188,7 @@ def build_email(card: RenderedCard, customer: Customer, office: OfficeConfig, no
     reply_to = mail_address(office.reply_to, "office's reply_to") if office.reply_to else sender
     extra: list[tuple[str, str]] = []
     if office.reply_to:
-        extra.append(("Reply-To", f"<{reply_to.header}>"))
+        extra.append(("Reply-To", reply_to.header))
     mailto = f"<mailto:{reply_to.envelope}?subject=unsubscribe>"
     if office.unsubscribe_url:
         # Anything a URL may not hold as it is (spaces, brackets, line breaks) is percent-encoded.
