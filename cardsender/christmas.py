@@ -11,6 +11,7 @@ Matching is on whole words, whatever the case and the accents: ``Joyeux Noel`` i
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -128,8 +129,15 @@ def _compile(entries: list[str]) -> re.Pattern[str]:
     return re.compile("|".join(_entry_pattern(entry) for entry in ordered))
 
 
-_WORDS = _compile([word for language in LANGUAGES for word in language.words])
-_OCCASION_NAMES = _compile([word for language in LANGUAGES for word in (*language.words, *language.names)])
+@functools.cache
+def _words() -> re.Pattern[str]:
+    # Compiled on first use, not on import: every command loads the config, few check wording.
+    return _compile([word for language in LANGUAGES for word in language.words])
+
+
+@functools.cache
+def _occasion_names() -> re.Pattern[str]:
+    return _compile([word for language in LANGUAGES for word in (*language.words, *language.names)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +152,7 @@ def find(text: str) -> list[Found]:
     """Return the Christmas wording in a text the office wrote, in order."""
     folded, origin = fold(text)
     found: list[Found] = []
-    for match in _WORDS.finditer(folded):
+    for match in _words().finditer(folded):
         start, end = origin[match.start()], origin[match.end() - 1] + 1
         found.append(Found(" ".join(text[start:end].split()), text.count("\n", 0, start) + 1))
     return found
@@ -158,7 +166,7 @@ def christmas_words(text: str) -> list[str]:
 def names_christmas(name: str) -> bool:
     """Return whether the name of an occasion (such as ``noel`` or ``christmas_eve``) means Christmas."""
     folded, _ = fold(name.replace("_", " "))
-    return _OCCASION_NAMES.search(folded) is not None
+    return _occasion_names().search(folded) is not None
 
 
 def wording(found: list[Found]) -> str:
