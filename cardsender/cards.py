@@ -292,7 +292,24 @@ def compose_card(
     context = card_context(customer, history, occasion=wording, occasion_date=occasion_date, today=today,
                            office=config.office, note=note, language=language)  # fmt: skip
     card, held = render_card(templates, context, wording, variant, channel)
+    if not has_usable_name(customer):
+        held = (
+            "no name known: the card would greet the customer by their id; add the name with "
+            f"'cardsender customers edit {customer.id} --set first_name=...'"
+        )
     return ComposedCard(customer, tuple(history), wording, variant, note, context, card, held)
+
+
+def has_usable_name(customer: Customer) -> bool:
+    """Return whether a customer has a name a card can greet: letters in it, and not their id again.
+
+    Exports with ids only leave the names empty, or copy the id (or another number) into them.
+    """
+    for part in (customer.first_name, customer.last_name):
+        words = part.strip()
+        if words and words != customer.id and any(char.isalpha() for char in words):
+            return True
+    return False
 
 
 def preview_card(

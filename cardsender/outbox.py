@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from cardsender.bounces import BounceScan
 from cardsender.config import Config
 from cardsender.errors import InputError, NotFoundError
-from cardsender.records import DEFAULT_OFFICE, RESOLUTIONS, ContactEvent
+from cardsender.records import DEFAULT_OFFICE, RESOLUTIONS, SKIPPED_BY_STAFF, ContactEvent
 from cardsender.store import Store
 from cardsender.store import lease as leases
 from cardsender.store import outbox as queries
@@ -156,7 +156,7 @@ def approve(
 def skip(store: Store, row_id: int, *, now: dt.datetime) -> queries.OutboxRow:
     """Cancel a card waiting in the outbox (pending or held) so it never goes out."""
     with store.begin() as conn:
-        if not queries.set_state(conn, row_id, ("pending", "held"), now, state="cancelled", reason="skipped by staff"):
+        if not queries.set_state(conn, row_id, ("pending", "held"), now, state="cancelled", reason=SKIPPED_BY_STAFF):
             raise InputError(f"row {row_id} is not a card waiting to go out; see 'cardsender outbox'")
         row = queries.get_row(conn, row_id)
     assert row is not None

@@ -34,8 +34,11 @@ FIRST_CHECK_IN_DAYS = (49, 63)
 
 # Outbox states (the outbox issue adds the transitions).
 OPEN_STATES = frozenset({"pending", "held"})
+# A card staff skipped (stored as cancelled, "skipped by staff"): it settles its gap, and no other
+# check-in is planned for the same last contact.
+SKIPPED = "skipped"
 # A row in one of these states is never planned again.
-CLOSED_STATES = frozenset({"sending", "sent", "unknown", "printed", "mailed", "failed", "cancelled"})
+CLOSED_STATES = frozenset({"sending", "sent", "unknown", "printed", "mailed", "failed", "cancelled", SKIPPED})
 # A card in one of these states occupies its occasion date for the min gap and the guarantee.
 FIXED_STATES = frozenset({"sending", "sent", "unknown", "printed", "mailed"})
 # A card in one of these states reached the customer on its occasion date (unknown most likely did).
@@ -332,6 +335,7 @@ def _check_ins(facts: CustomerFacts, today: dt.date, config: Config, surviving: 
     first_gap = touched is None
     pending = sorted(c.occasion_date for c in facts.cards if c.occasion == "check_in" and c.state in OPEN_STATES)
     failed = {c.occasion_date for c in facts.cards if c.occasion == "check_in" and c.state == "failed"}
+    skipped = [c.occasion_date for c in facts.cards if c.occasion == "check_in" and c.state == SKIPPED]
     upcoming = iter(day for day in surviving if day > cur)
     nxt = next(upcoming, None)
     while True:
@@ -344,6 +348,8 @@ def _check_ins(facts: CustomerFacts, today: dt.date, config: Config, surviving: 
             if cur > today + dt.timedelta(days=kit.max_gap_days):
                 return
             continue
+        if any(day > cur for day in skipped):
+            return  # staff skipped this gap's check-in: none other until a new contact (the call list shows them)
         if first_gap:
             low, high = FIRST_CHECK_IN_DAYS
             spread = zlib.crc32(facts.customer_id.encode()) % (high - low + 1)

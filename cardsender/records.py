@@ -92,6 +92,10 @@ class ContactEvent:
         return self.kind in TOUCH_KINDS
 
 
+# The reason ``skip`` records on a card it cancels; the planner then plans no other check-in for that gap.
+SKIPPED_BY_STAFF = "skipped by staff"
+
+
 @dataclass(frozen=True, slots=True)
 class Card:
     """A card in the outbox: one customer, occasion, occasion date and channel, in some state."""

@@ -6,18 +6,19 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Iterator
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, case, func, or_, select
 
 from cardsender.config import Config
 from cardsender.planner import (
     MISSED_LOOKBACK_DAYS,
     OPEN_STATES,
+    SKIPPED,
     CustomerFacts,
     DueFilter,
     Purchase,
     usable_channels,
 )
-from cardsender.records import DEFAULT_OFFICE, TOUCH_KINDS, Birthday, Card
+from cardsender.records import DEFAULT_OFFICE, SKIPPED_BY_STAFF, TOUCH_KINDS, Birthday, Card
 from cardsender.store.dialect import insert_if_new, insert_or_ignore
 from cardsender.store.schema import contact_events, customers, outbox
 
@@ -102,7 +103,9 @@ def load_facts(
 
     cards: dict[int, list[Card]] = defaultdict(list)
     # Check-ins waiting to go out never expire, so an open one is read however old it is.
-    open_check_in = and_(outbox.c.occasion == "check_in", outbox.c.state.in_(OPEN_STATES))
+    # A check-in staff skipped settles its gap however old it is, so it is read too, as state "skipped".
+    skipped = and_(outbox.c.state == "cancelled", outbox.c.reason == SKIPPED_BY_STAFF)
+    open_or_skipped_check_in = and_(outbox.c.occasion == "check_in", or_(outbox.c.state.in_(OPEN_STATES), skipped))
     rows = (
         select(
             outbox.c.customer_id,
@@ -110,10 +113,10 @@ def load_facts(
             outbox.c.occasion,
             outbox.c.occasion_date,
             outbox.c.channel,
-            outbox.c.state,
+            case((skipped, SKIPPED), else_=outbox.c.state),
         )
         .join(customers, customers.c.id == outbox.c.customer_id)
-        .where(or_(outbox.c.occasion_date >= cards_since, open_check_in))
+        .where(or_(outbox.c.occasion_date >= cards_since, open_or_skipped_check_in))
     )
     if customer_rows is not None:
         rows = rows.where(outbox.c.customer_id.in_(sorted(customer_rows)))
