@@ -137,6 +137,16 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
+def _approval_note(count: int) -> str:
+    """Say how many cards wait for approval and how to release them ("" when none do)."""
+    if not count:
+        return ""
+    return (
+        f"{_plural(count, 'card')} {'waits' if count == 1 else 'wait'} for approval: 'cardsender approve --all' "
+        "sends them with the next run ('cardsender approve ROW...' some of them, 'cardsender skip ROW' never)"
+    )
+
+
 def _who(customer: Customer) -> str:
     return f"{customer.display_name} ({customer.id})"
 
@@ -564,6 +574,7 @@ def plan(app: AppContext, on: str | None, days: int, as_json: bool, explain: boo
     with _store(app) as store:
         touches = agenda.plan_touches(store, app.config, first, days, explain=explain)
         names = customers.display_names(store, (t.customer_id for t in touches)) if not as_json else {}
+        waiting = outbox.awaiting_approval(store, app.config.office.key)
     if as_json:
         _print_json([t.to_json() for t in touches])
         return
@@ -578,6 +589,8 @@ def plan(app: AppContext, on: str | None, days: int, as_json: bool, explain: boo
     left_out = len(touches) - len(planned)
     tail = f"; {left_out} left out" if explain else ""
     click.echo(f"{_plural(len(planned), 'card')} due {span} ({by_channel}){tail}.")
+    if waiting:
+        click.echo(f"{_approval_note(waiting)}.")
 
 
 @cli.command("calls")
@@ -857,6 +870,7 @@ def send(ctx: click.Context, on: str | None, dry_run: bool, limit: int | None) -
             report = cycle.dry_run(folder, limit)
         else:
             report = cycle.run(_transport(app), limit)
+        waiting = outbox.awaiting_approval(store, app.config.office.key)
     for result in report.results:
         click.echo(f"{result.state:<10} {result.customer_id:<12} {occasion_label(result.occasion):<13} {result.detail}")
     if report.dry_run:
@@ -865,13 +879,16 @@ def send(ctx: click.Context, on: str | None, dry_run: bool, limit: int | None) -
             f"Dry run for {today.isoformat()}: {_plural(would, 'card')} would go out (written to {report.folder}), "
             f"{report.count('would-hold')} would be held for review. Send them with --no-dry-run."
         )
+        if waiting:
+            click.echo(f"{_approval_note(waiting)}.")
         return
     outcomes = (("pending", "to retry"), ("failed", "failed"), ("unknown", "unknown"), ("held", "held"))
     counts = ", ".join(f"{report.count(state)} {label}" for state, label in (*outcomes, ("cancelled", "cancelled")))
     recovered = f"; {report.recovered} left sending by a crash are now unknown" if report.recovered else ""
     if report.returned:
         recovered += f"; {report.returned} claimed by a run that stopped before sending them are pending again"
-    click.echo(f"Sent {_plural(report.count('sent'), 'card')} on {today.isoformat()}: {counts}{recovered}.")
+    approval = f"; {_approval_note(waiting)}" if waiting else ""
+    click.echo(f"Sent {_plural(report.count('sent'), 'card')} on {today.isoformat()}: {counts}{recovered}{approval}.")
     if report.stopped:
         click.echo(f"Error: stopped: {report.stopped}; the cards stay pending (see 'cardsender status')", err=True)
         ctx.exit(1)
@@ -879,8 +896,8 @@ def send(ctx: click.Context, on: str | None, dry_run: bool, limit: int | None) -
 
 def _outbox_rows(rows: list[OutboxRow]) -> str:
     lines = [
-        (str(r.row), r.state, r.customer_id, occasion_label(r.occasion), r.channel, r.occasion_date.isoformat(),
-         str(r.attempts), r.last_error or r.reason)
+        (str(r.row), r.state, f"{r.customer_name} ({r.customer_id})" if r.customer_name else r.customer_id,
+         occasion_label(r.occasion), r.channel, r.occasion_date.isoformat(), str(r.attempts), r.last_error or r.reason)
         for r in rows
     ]  # fmt: skip
     return format_table(lines, ("Row", "State", "Customer", "Occasion", "Channel", "For", "Tries", "Why"))
@@ -920,6 +937,7 @@ def status(app: AppContext) -> None:
         unposted = outbox.unposted_batches(store)
         running = outbox.service_leases(store)
         counts = outbox.state_counts(store)
+        waiting = outbox.awaiting_approval(store, app.config.office.key)
     click.echo(_service_line(running, clock.utc_now()))
     if counts:
         click.echo("Outbox: " + ", ".join(f"{count} {state}" for state, count in counts.items()) + ".")
@@ -936,6 +954,8 @@ def status(app: AppContext) -> None:
             f"{limit}; raise [email] rate_per_day, or call them.",
             err=True,
         )
+    if waiting:
+        click.echo(f"{_approval_note(waiting)}.")
     unknown = sum(1 for r in rows if r.state == "unknown")
     hint = "; settle unknown ones with 'cardsender resolve ROW sent|resend|cancel'" if unknown else ""
     click.echo(f"{_plural(len(rows), 'card')} need attention{hint}.")

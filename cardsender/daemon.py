@@ -27,6 +27,7 @@ from pathlib import Path
 from types import FrameType
 
 from cardsender import clock, digest, paths
+from cardsender import outbox as outbox_view
 from cardsender.config import Config
 from cardsender.delivery.mail import Transport
 from cardsender.errors import CardsenderError
@@ -134,6 +135,9 @@ class Service:
                 f"{report.count('pending')} to retry, {report.count('failed')} failed, {report.count('unknown')} "
                 f"unknown, {report.count('held')} held"
             )
+            waiting = outbox_view.awaiting_approval(self.store, office.key)
+            if waiting:
+                summary += f"; {waiting} waiting for approval ('cardsender approve --all' releases them)"
             if report.stopped:
                 summary += f"; stopped: {report.stopped}"
             if len(self.config.served()) > 1:

@@ -121,6 +121,12 @@ def late_check_ins(store: Store, config: Config, today: dt.date, now: dt.datetim
     return late
 
 
+def awaiting_approval(store: Store, office: str = DEFAULT_OFFICE) -> int:
+    """Return how many of an office's cards wait for someone to approve them."""
+    with store.begin() as conn:
+        return queries.count_awaiting_approval(conn, office)
+
+
 def unposted_batches(store: Store) -> list[tuple[str, int]]:
     """Return the print batches with cards printed but not yet marked mailed."""
     with store.begin() as conn:

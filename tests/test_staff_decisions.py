@@ -75,3 +75,33 @@ def test_a_customer_known_only_by_an_id_gets_no_card_greeting_them_by_it(
     assert "Held for review" in preview.stderr and "no name known" in preview.stderr
     digest = run(config, "digest").stdout
     assert digest.count("no name known") == 2
+
+
+def test_every_command_that_plans_or_sends_says_what_waits_for_approval(
+    database_url: str, smtp_server: SmtpServerFactory, tmp_path: Path
+) -> None:
+    """With require_approval, send, the dry run, plan and status each say how many cards wait for approval and
+    how to release them; status and outbox show each customer's name beside the id."""
+    server = smtp_server()
+    config = write_config(tmp_path, database_url, server)
+    with config.open("a", encoding="utf-8") as fh:
+        fh.write("require_approval = true\n")
+    seed(config, {"id": "C1", "first_name": "Ana", "last_name": "Silva", "email": "ana@example.com"},
+         {"id": "C2", "first_name": "Taro", "email": "taro@example.jp"})  # fmt: skip
+    note = (
+        "2 cards wait for approval: 'cardsender approve --all' sends them with the next run "
+        "('cardsender approve ROW...' some of them, 'cardsender skip ROW' never)."
+    )
+    sent = run(config, "send", "--no-dry-run")
+    assert sent.stdout.splitlines()[-1] == (
+        f"Sent 0 cards on {clock.office_today(TZ)}: 0 to retry, 0 failed, 0 unknown, 0 held, 0 cancelled; " + note
+    )
+    assert run(config, "send").stdout.splitlines()[-1] == note
+    assert run(config, "plan").stdout.splitlines()[-1] == note
+    status = run(config, "status").stdout.splitlines()
+    assert note in status
+    assert any("Ana Silva (C1)" in line and "waiting for approval" in line for line in status)
+    listed = run(config, "outbox").stdout
+    assert "Ana Silva (C1)" in listed and "Taro (C2)" in listed
+    assert {r["customer_id"]: r["customer_name"] for r in rows(config)} == {"C1": "Ana Silva", "C2": "Taro"}
+    assert server.messages == []

@@ -50,6 +50,13 @@ class OutboxRow:
     updated_at: dt.datetime
     batch: str | None = None
     office: str = DEFAULT_OFFICE
+    first_name: str = ""
+    last_name: str = ""
+
+    @property
+    def customer_name(self) -> str:
+        """Return the customer's name as staff know it, or "" when none is on file."""
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
 
     def to_json(self) -> dict[str, Any]:
         """Return the stable JSON form of ``outbox --json``."""
@@ -70,6 +77,7 @@ class OutboxRow:
             "reason": self.reason,
             "batch": self.batch,
             "office": self.office,
+            "customer_name": self.customer_name,
         }
 
 
@@ -77,7 +85,7 @@ _COLUMNS = (
     outbox.c.id, outbox.c.customer_id, customers.c.external_id, outbox.c.occasion, outbox.c.channel,
     outbox.c.occasion_date, outbox.c.due_date, outbox.c.expires_on, outbox.c.state, outbox.c.attempts,
     outbox.c.last_error, outbox.c.server_reply, outbox.c.message_id, outbox.c.variant, outbox.c.reason,
-    outbox.c.updated_at, outbox.c.batch, customers.c.office,
+    outbox.c.updated_at, outbox.c.batch, customers.c.office, customers.c.first_name, customers.c.last_name,
 )  # fmt: skip
 
 
@@ -417,6 +425,14 @@ def count_by_state(conn: Connection) -> dict[str, int]:
     """Return how many rows are in each state."""
     query = select(outbox.c.state, func.count()).group_by(outbox.c.state).order_by(outbox.c.state)
     return {str(state): int(count) for state, count in conn.execute(query)}
+
+
+def count_awaiting_approval(conn: Connection, office: str = DEFAULT_OFFICE) -> int:
+    """Return how many of an office's cards are held until someone approves them."""
+    query = select(func.count()).where(
+        outbox.c.state == "held", outbox.c.last_error == AWAITING_APPROVAL, of_office(office)
+    )
+    return int(conn.execute(query).scalar() or 0)
 
 
 def approve(
