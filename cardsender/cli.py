@@ -657,9 +657,7 @@ def forecast(app: AppContext, first_text: str | None, last_text: str | None, as_
         return
     summary = result.to_json()["summary"]
     months = result.cards_per_month()
-    from cardsender.occasions import OCCASIONS
-
-    occasions_seen = sorted({name for counts in months.values() for name in counts}, key=OCCASIONS.index)
+    occasions_seen = sorted({name for counts in months.values() for name in counts}, key=agenda.occasion_order)
     if months:
         rows = [
             (month, *(str(counts.get(o, 0)) for o in occasions_seen), str(sum(counts.values())))
@@ -670,8 +668,19 @@ def forecast(app: AppContext, first_text: str | None, last_text: str | None, as_
     if html_path is not None:
         click.echo(f"Wrote {html_path}")
     limit = result.limit_days
+    before = result.counted_before
+    if before:
+        since, until = before[0].day.replace(day=1), first - dt.timedelta(days=1)
+        click.echo(f"{first:%Y-%m} also counts the {_plural(len(before), 'card')} already sent for "
+                   f"{since.isoformat()} to {until.isoformat()}, before the forecast starts.")  # fmt: skip
+    if result.overdue_at_start:
+        listed = ", ".join(f"{c.who}, {c.max_gap_days} days" for c in result.overdue_at_start)
+        click.echo(f"Already overdue on the first day ({len(result.overdue_at_start)}): {listed}")
+    if result.breached_by_plan:
+        listed = ", ".join(f"{c.who}, {c.gap_of_plan} days" for c in result.breached_by_plan)
+        click.echo(f"Breaches the plan would cause ({len(result.breached_by_plan)}): {listed}")
     click.echo(
-        f"Forecast {first.isoformat()} to {last.isoformat()}: {_plural(len(result.touches), 'card')} for "
+        f"Forecast {first.isoformat()} to {last.isoformat()}: {_plural(result.card_count, 'card')} for "
         f"{_plural(len(result.contactable), 'contactable customer')}; longest gap {summary['max_gap_days']} days "
         f"(limit {limit}), {summary['customers_over_limit']} over the limit."
     )
@@ -697,13 +706,19 @@ def report(app: AppContext, on: str | None, as_json: bool, pdf_path: Path | None
         _print_json(result.to_json())
         return
     kit = app.config.keep_in_touch
+    never = f"{result.never_contacted}{result.first_cards_text()}"
+    breaches = len(result.breaches_next_14_days)
+    caused = len(result.breaches_by_plan_next_14_days)
     rows = [
         ("Contactable customers", str(result.contactable)),
-        (f"Touched within {kit.max_gap_days} days", f"{result.touched_within_limit} ({result.coverage_percent}%)"),
+        (f"Touched within {kit.max_gap_days} days",
+         f"{result.touched_within_limit} of {result.contactable} ({result.coverage_percent}%)"),
+        ("Never contacted yet (not touched)", never),
         (f"At risk ({kit.call_after_days} to {kit.max_gap_days} days)", str(len(result.at_risk))),
         (f"Overdue (over {kit.max_gap_days} days)", str(len(result.overdue))),
-        ("Forecast over the limit, next 14 days", str(len(result.breaches_next_14_days))),
-    ]
+        ("Forecast over the limit, next 14 days",
+         f"{breaches} ({breaches - caused} already overdue, {caused} the plan would cause)" if breaches else "0"),
+    ]  # fmt: skip
     for label, counts in (("this month", result.cards_this_month), ("this year", result.cards_this_year)):
         listed = ", ".join(f"{n} {occasion_label(o).lower()}" for o, n in sorted(counts.items())) or "none"
         rows.append((f"Cards {label}", listed))

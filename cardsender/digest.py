@@ -51,6 +51,26 @@ def _last_purchases(store: Store, ids: list[str]) -> dict[str, str]:
     return found
 
 
+def who(name: str, customer_id: str) -> str:
+    """Return a customer as staff know them: "Name (id)", or the id alone when no other name is on file."""
+    return f"{name} ({customer_id})" if name and name != customer_id else customer_id
+
+
+def _coverage_details(report: agenda.CoverageReport, limit: int) -> list[str]:
+    """Return what the coverage figure is of, the customers never contacted, and the cards sent this month."""
+    lines = []
+    if report.contactable:
+        parts = [f"{report.touched_within_limit} heard from us within {limit} days"]
+        if report.contacted_over_limit:
+            parts.append(f"{report.contacted_over_limit} last heard from us longer ago")
+        if report.never_contacted:
+            parts.append(f"{report.never_contacted} never contacted yet{report.first_cards_text()}")
+        lines.append(f"Of the {report.contactable} customers cards can reach: {'; '.join(parts)}.")
+    month = ", ".join(f"{n} {occasion_label(o).lower()}" for o, n in report.cards_this_month.items()) or "none"
+    lines.append(f"Cards this month: {month} ({sum(report.cards_this_year.values())} this year).")
+    return lines
+
+
 def compose(store: Store, config: Config, today: dt.date) -> Digest:
     """Write the digest for a day."""
     calls = agenda.call_list(store, config, today)
@@ -64,22 +84,23 @@ def compose(store: Store, config: Config, today: dt.date) -> Digest:
         unposted = queries.printed_batches(conn)
         running = leases.services(conn)
         names = customer_queries.display_names(
-            conn, [*(c.customer_id for c in calls), *(t.customer_id for t in posted)]
+            conn, [*(c.customer_id for c in calls), *(t.customer_id for t in posted), *(r.customer_id for r in waiting)]
         )
     purchases = _last_purchases(store, [c.customer_id for c in calls])
     kit = config.keep_in_touch
     lines = [f"Good morning! Here is {config.office.name} on {today:%A, %B} {today.day}, {today.year}.", ""]
     lines.append(f"Coverage: {report.coverage_percent}% of customers heard from us in the last {kit.max_gap_days} days "
                  f"({report.touched_within_limit} of {report.contactable}).")  # fmt: skip
+    lines += _coverage_details(report, kit.max_gap_days)
     lines += ["", f"Call today ({len(calls)}):"]
     for entry in calls:
         why = ("card held for review" if entry.card_held else "card failed" if entry.card_failed
                else f"{entry.days_since_contact} days since the last contact")  # fmt: skip
         overdue = ", OVERDUE" if entry.overdue else ""
         bought = f"; last purchase {purchases[entry.customer_id]}" if entry.customer_id in purchases else ""
-        lines.append(f"- {entry.name} ({entry.customer_id}), {entry.owner or 'no owner'}: {why}{overdue}{bought}")
+        lines.append(f"- {who(entry.name, entry.customer_id)}, {entry.owner or 'no owner'}: {why}{overdue}{bought}")
     lines += ["", f"Posted cards to print and mail today ({len(posted)}):"]
-    lines += [f"- {names.get(t.customer_id, t.customer_id)} ({t.customer_id}): {occasion_label(t.occasion)}, "
+    lines += [f"- {who(names.get(t.customer_id, ''), t.customer_id)}: {occasion_label(t.occasion)}, "
               f"arrives {t.occasion_date.isoformat()}" for t in posted]  # fmt: skip
     if posted:
         lines.append("  Print them with: cardsender print")
@@ -87,7 +108,8 @@ def compose(store: Store, config: Config, today: dt.date) -> Digest:
         rows = [r for r in waiting if r.state == state]
         if rows:
             lines += ["", f"{title} ({len(rows)}):"]
-            lines += [f"- row {r.row}: {r.customer_id}, {occasion_label(r.occasion)}: {r.last_error}" for r in rows]
+            lines += [f"- row {r.row}: {who(r.customer_name or names.get(r.customer_id, ''), r.customer_id)}, "
+                      f"{occasion_label(r.occasion)}: {r.last_error}" for r in rows]  # fmt: skip
     if missed:
         lines += ["", f"Missed, past their grace days ({len(missed)}):"]
         lines += [f"- {t.customer_id}: {occasion_label(t.occasion)} of {t.occasion_date.isoformat()} by {t.channel}"

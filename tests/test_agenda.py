@@ -138,3 +138,33 @@ def test_call_list_and_report_from_the_store(store: Store) -> None:
     assert [e.customer_id for e in report.overdue] == ["late"]
     assert [e.customer_id for e in report.at_risk] == ["risk"]
     assert report.breaches_next_14_days == ["late"]
+
+
+def test_customers_never_contacted_are_not_covered(store: Store) -> None:
+    """A customer added without history counts in the denominator, not as covered, with the first card's day."""
+    today = dt.date(2026, 6, 1)
+    for cid in ("new1", "new2"):
+        add_customer(store, cid, today - dt.timedelta(days=5), email=f"{cid}@example.com", channel="email")
+    row = add_customer(store, "seen", dt.date(2025, 1, 1), email="seen@example.com", channel="email")
+    add_history(store, row, "seen", today - dt.timedelta(days=10), "visit")
+    add_history(store, row, "seen", today - dt.timedelta(days=2), "note", "a note is not a contact")
+    report = coverage_report(store, CONFIG, today)
+    assert (report.contactable, report.touched_within_limit, report.never_contacted) == (3, 1, 2)
+    assert (report.coverage_percent, report.contacted_over_limit) == (33, 0)
+    # First check-ins land 49 to 63 days after a customer was added, spread by id.
+    assert report.first_cards_planned_by is not None
+    assert dt.date(2026, 7, 15) <= report.first_cards_planned_by <= dt.date(2026, 7, 29)
+    data = report.to_json()
+    assert (data["never_contacted"], data["first_cards_planned_by"]) == (2, report.first_cards_planned_by.isoformat())
+
+
+def test_a_card_that_reached_the_customer_covers_them(store: Store) -> None:
+    """A sent, mailed or unknown card covers a customer on its occasion date; a failed or printed one does not."""
+    today = dt.date(2026, 6, 1)
+    for cid, state in (("sent", "sent"), ("mailed", "mailed"), ("unknown", "unknown"), ("failed", "failed"),
+                       ("printed", "printed")):  # fmt: skip
+        row = add_customer(store, cid, today - dt.timedelta(days=5), email=f"{cid}@example.com", channel="email")
+        with store.begin() as conn:
+            add_card(conn, row, Card(cid, "birthday", today - dt.timedelta(days=1), "email", state), today, NOW)
+    report = coverage_report(store, CONFIG, today)
+    assert (report.contactable, report.touched_within_limit, report.never_contacted) == (5, 3, 2)

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pypdf
 
-from cardsender.agenda import CallEntry, CoverageReport, CustomerForecast, Forecast, forecast_from_facts
+from cardsender.agenda import CallEntry, CountedCard, CoverageReport, CustomerForecast, Forecast, forecast_from_facts
 from cardsender.config import KeepInTouchConfig, parse_config
 from cardsender.planner import CustomerFacts, Touch
+from cardsender.records import Card
 from cardsender.views.forecast_html import write_forecast_html
 from cardsender.views.report_pdf import write_report_pdf
 
@@ -103,11 +104,11 @@ def spring_forecast(customers: list[CustomerForecast], touches: list[Touch] | No
 
 
 CUSTOMERS = [
-    CustomerForecast("a", True, 2, 70),
-    CustomerForecast("b", True, 1, 71),
-    CustomerForecast("c", True, 1, 85),
-    CustomerForecast("d", False, 0, 92),
-    CustomerForecast("e", True, 0, 3),
+    CustomerForecast("a", True, 2, 70, "Ana Silva"),
+    CustomerForecast("b", True, 1, 71, "Bo Li"),
+    CustomerForecast("c", True, 1, 85, "Cara Roy", overdue_at_start=True, plan_gap_days=40),
+    CustomerForecast("d", False, 0, 92, "Dev Rao"),
+    CustomerForecast("e", True, 0, 3, "e"),
 ]
 
 
@@ -148,29 +149,49 @@ def test_calendar_puts_weeks_in_columns_from_monday(tmp_path: Path) -> None:
 
 
 def test_summary_shows_the_figures(tmp_path: Path) -> None:
-    """The summary gives customers, contactable, cards, the longest gap and how many pass the limit."""
+    """The summary gives customers, contactable, cards, the longest gap, those overdue at the start and the
+    breaches the plan would cause, each group listed by name and id apart."""
     _, page = render(tmp_path, spring_forecast(CUSTOMERS))
-    figures = {key: page.by_id[key] for key in ("customers", "contactable", "cards", "longest-gap", "over-limit")}
-    assert figures == {
+    keys = ("customers", "contactable", "cards", "longest-gap", "overdue-at-start", "breached-by-plan")
+    assert {key: page.by_id[key] for key in keys} == {
         "customers": "5",
         "contactable": "4",
         "cards": "4",
         "longest-gap": "85 days",
-        "over-limit": "2",
+        "overdue-at-start": "1",
+        "breached-by-plan": "1",
     }
-    assert page.items == ["b (71)", "c (85)"]
-    assert page.by_id["range"] == (
-        "2026-03-01 to 2026-05-31 (92 days), as if every planned card goes out on its due date."
+    assert " ".join(page.by_id["overdue-list"].split()) == (
+        "Already overdue on the first day (1) Over 70 days without hearing from us on 2026-03-01, before the plan "
+        "can do anything; call them (the longest gap): Cara Roy (c): 85 days"
     )
+    assert " ".join(page.by_id["caused-list"].split()) == (
+        "Breaches the plan would cause (1) Within 70 days on the first day, but the plan leaves a longer gap: "
+        "Bo Li (b): 71 days"
+    )
+    assert page.items == ["Cara Roy (c): 85 days", "Bo Li (b): 71 days"]
+    assert page.by_id["range"] == (
+        "2026-03-01 to 2026-05-31 (92 days), as if every planned card goes out on its due date. Cards count on the "
+        "day they reach the customer: a posted card on its arrival."
+    )
+
+
+def test_customers_overdue_at_the_start_alone_are_not_the_plans_breaches(tmp_path: Path) -> None:
+    """A customer overdue on the first day whose plan then keeps the limit is listed only as overdue."""
+    customers = [CustomerForecast("c", True, 1, 85, "Cara Roy", overdue_at_start=True, plan_gap_days=40)]
+    html, page = render(tmp_path, spring_forecast(customers))
+    assert (page.by_id["overdue-at-start"], page.by_id["breached-by-plan"]) == ("1", "0")
+    assert "caused-list" not in page.by_id
+    assert '<p class="good">The plan itself keeps every contactable customer within 70 days.</p>' in html
 
 
 def test_cards_per_month_table(tmp_path: Path) -> None:
     """The table counts cards per occasion in each month, with totals."""
     _, page = render(tmp_path, spring_forecast(CUSTOMERS))
     assert page.rows == [
-        ["Month", "April Fool's", "Birthday", "Check-in", "Total"],
-        ["Mar 2026", "0", "1", "1", "2"],
-        ["Apr 2026", "1", "0", "0", "1"],
+        ["Month", "Birthday", "April Fool's", "Check-in", "Total"],
+        ["Mar 2026", "1", "0", "1", "2"],
+        ["Apr 2026", "0", "1", "0", "1"],
         ["May 2026", "0", "0", "1", "1"],
         ["Total", "1", "1", "2", "4"],
     ]
@@ -217,18 +238,18 @@ def test_ids_and_office_name_are_escaped(tmp_path: Path) -> None:
     html, page = render(tmp_path, spring_forecast(customers, []), office_name="<b>x</b> & Sons")
     assert "<script>" not in html
     assert "<b>x</b>" not in html
-    assert "<li><code>&lt;script&gt;alert(1)&lt;/script&gt;</code> (80)</li>" in html
+    assert "<li>&lt;script&gt;alert(1)&lt;/script&gt;: 80 days</li>" in html
     assert "<h1>&lt;b&gt;x&lt;/b&gt; &amp; Sons: card forecast</h1>" in html
-    assert page.items == ["<script>alert(1)</script> (80)"]
+    assert page.items == ["<script>alert(1)</script>: 80 days"]
 
 
 def test_at_most_50_customers_over_the_limit_are_listed(tmp_path: Path) -> None:
-    """Past 50 customers over the limit, the rest are counted, not listed."""
+    """Past 50 customers in a group over the limit, the rest are counted, not listed."""
     customers = [CustomerForecast(f"c{n:03d}", True, 0, 100) for n in range(60)]
     html, page = render(tmp_path, spring_forecast(customers, []))
-    assert page.items == [f"c{n:03d} (100)" for n in range(50)]
+    assert page.items == [f"c{n:03d}: 100 days" for n in range(50)]
     assert "<p>and 10 more.</p>" in html
-    assert page.by_id["over-limit"] == "60"
+    assert page.by_id["breached-by-plan"] == "60"
 
 
 def test_page_renders_a_simulated_forecast(tmp_path: Path) -> None:
@@ -245,6 +266,39 @@ def test_page_renders_a_simulated_forecast(tmp_path: Path) -> None:
     assert page.by_id["longest-gap"] == "63 days"
 
 
+def test_a_posted_card_already_mailed_counts_on_its_arrival(tmp_path: Path) -> None:
+    """A posted card mailed before the range closes the customer's gap on the day it arrives, and is counted."""
+    mailed = Card("c1", "check_in", dt.date(2026, 3, 5), "post", "mailed")
+    facts = [CustomerFacts("c1", dt.date(2025, 1, 1), name="Ana Silva", channels=("post",),
+                           last_event_touch=dt.date(2026, 1, 1), cards=(mailed,))]  # fmt: skip
+    config = parse_config({}, None)
+    on_its_way = [CountedCard("c1", "check_in", dt.date(2026, 3, 5), "post", "outbox")]
+    alone = forecast_from_facts(facts, config, dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+    counted = forecast_from_facts(facts, config, dt.date(2026, 3, 1), dt.date(2026, 3, 31), on_its_way)
+    assert [(c.max_gap_days, c.overdue_at_start) for c in alone.customers] == [(89, False)]
+    assert [(c.max_gap_days, c.overdue_at_start) for c in counted.customers] == [(63, False)]
+    # The one card planned is April Fool's, mailed on March 25 to arrive after the range.
+    assert [(t.occasion, t.due_date) for t in counted.touches] == [("april_fools", dt.date(2026, 3, 25))]
+    html, page = render(tmp_path, counted)
+    assert (page.by_id["cards"], page.by_id["breached-by-plan"]) == ("2", "0")
+    assert "1 posted card is mailed by 2026-03-31 and arrives after it." in html
+    assert [(d["data-date"], d["title"]) for d in page.days() if d["class"] != "day l0"] == [
+        ("2026-03-05", "2026-03-05 (Thu): 1 card")
+    ]
+
+
+def test_a_customer_overdue_on_the_first_day_is_told_apart_from_the_plans_breaches() -> None:
+    """Overdue on the first day, a customer's check-in goes at once and the plan keeps the limit after it."""
+    facts = [CustomerFacts("c1", dt.date(2025, 1, 1), name="Ana Silva", channels=("email",),
+                           last_event_touch=dt.date(2025, 12, 1))]  # fmt: skip
+    forecast = forecast_from_facts(facts, parse_config({}, None), dt.date(2026, 3, 1), dt.date(2026, 5, 31))
+    (customer,) = forecast.customers
+    # December 1 to the check-in on March 1 is 90 days; after it, April Fool's Day, then none until June.
+    assert (customer.max_gap_days, customer.overdue_at_start, customer.gap_of_plan) == (90, True, 60)
+    assert [c.who for c in forecast.overdue_at_start] == ["Ana Silva (c1)"]
+    assert forecast.breached_by_plan == []
+
+
 def call(n: int, name: str, days: int, *, overdue: bool = True) -> CallEntry:
     """Return a call-list entry last contacted ``days`` before March 15, 2026."""
     return CallEntry(f"c{n}", name, "Anna", dt.date(2026, 3, 15) - dt.timedelta(days=days), days, overdue)
@@ -259,6 +313,9 @@ REPORT = CoverageReport(
     breaches_next_14_days=["b1", "b2"],
     cards_this_month={"check_in": 40, "birthday": 12},
     cards_this_year={"check_in": 140, "birthday": 42, "april_fools": 300},
+    never_contacted=20,
+    first_cards_planned_by=dt.date(2026, 5, 17),
+    breaches_by_plan_next_14_days=["b2"],
 )
 
 
@@ -282,6 +339,11 @@ def test_report_is_one_letter_page_with_the_coverage_figure(tmp_path: Path) -> N
         "of customers heard from us in the last 70 days",
         "451 of 480 customers that cards can reach",
     ]
+    assert text.splitlines()[5:8] == [
+        "9 last heard from us over 70 days ago",
+        "20 never contacted yet, first cards planned by 2026-05-17",
+        "(not counted as heard from)",
+    ]
     assert reader.metadata is not None
     assert reader.metadata.title == "Harbour Street Bikes: keep-in-touch report, 2026-03-15"
 
@@ -295,7 +357,8 @@ def test_report_shows_the_counts_calls_and_cards(tmp_path: Path) -> None:
     for expected in (
         "at risk (56 to 70 days since",
         "overdue (over 70 days)",
-        "Forecast to pass 70 days within 14 days: b1, b2.",
+        "Forecast to pass 70 days within 14 days: b1, b2 (1 of them the plan would cause; the rest are overdue "
+        "already).",
         "Ola Overdue",
         "Rita Risk",
         "2025-12-25",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jinja2
 
-from cardsender.agenda import Forecast
+from cardsender.agenda import Forecast, occasion_order
 from cardsender.views.labels import occasion_label
 
 # The template's name does not end in .html, so select_autoescape would leave it unescaped: escape always.
@@ -34,7 +34,7 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 CELL, PITCH, CAL_LEFT, CAL_TOP = 11, 14, 30, 16
 # Histogram geometry in px, and at most this many bars (wider bins beyond that).
 BAR_WIDTH, PLOT_HEIGHT, HIST_LEFT, HIST_TOP, HIST_BOTTOM, MAX_BARS = 22, 160, 44, 34, 40, 36
-# Customers over the limit listed by id; the rest are counted.
+# Customers over the limit listed by name and id in each group; the rest are counted.
 MAX_LISTED = 50
 # The colour of each level, from no cards to the most; set as attributes so viewers without CSS see them too.
 COLOURS = ("#ebedf0", "#9be9a8", "#40c463", "#30a14e", "#216e39")
@@ -122,9 +122,11 @@ def write_forecast_html(forecast: Forecast, path: Path, *, office_name: str) -> 
     per_day = forecast.cards_per_day()
     scale = _scale(list(per_day.values()))
     contactable = forecast.contactable
-    over = sorted(forecast.over_limit, key=lambda c: c.customer_id)
+    overdue = sorted(forecast.overdue_at_start, key=lambda c: c.customer_id)
+    caused = sorted(forecast.breached_by_plan, key=lambda c: c.customer_id)
     per_month = forecast.cards_per_month()
-    occasions = sorted({name for counts in per_month.values() for name in counts})
+    occasions = sorted({name for counts in per_month.values() for name in counts}, key=occasion_order)
+    before = forecast.counted_before
     html = _ENV.get_template(TEMPLATE).render(
         office_name=office_name,
         first=forecast.first.isoformat(),
@@ -132,21 +134,29 @@ def write_forecast_html(forecast: Forecast, path: Path, *, office_name: str) -> 
         days=len(per_day),
         customers=len(forecast.customers),
         contactable=len(contactable),
-        cards=len(forecast.touches),
+        cards=forecast.card_count,
         longest_gap=max((c.max_gap_days for c in contactable), default=0),
         limit_days=forecast.limit_days,
-        over_listed=[(c.customer_id, c.max_gap_days) for c in over[:MAX_LISTED]],
-        over_count=len(over),
-        over_unlisted=max(len(over) - MAX_LISTED, 0),
+        overdue_listed=[(c.who, c.max_gap_days) for c in overdue[:MAX_LISTED]],
+        overdue_count=len(overdue),
+        overdue_unlisted=max(len(overdue) - MAX_LISTED, 0),
+        caused_listed=[(c.who, c.gap_of_plan) for c in caused[:MAX_LISTED]],
+        caused_count=len(caused),
+        caused_unlisted=max(len(caused) - MAX_LISTED, 0),
         occasions=[occasion_label(name) for name in occasions],
         months=[
             MonthRow(_month_name(month), [counts.get(name, 0) for name in occasions], sum(counts.values()))
             for month, counts in per_month.items()
         ],
         occasion_totals=[sum(counts.get(name, 0) for counts in per_month.values()) for name in occasions],
+        table_total=sum(sum(counts.values()) for counts in per_month.values()),
+        sent_before=len(before),
+        month_start=before[0].day.replace(day=1).isoformat() if before else "",
+        day_before=(forecast.first - dt.timedelta(days=1)).isoformat(),
         calendars=_calendars(per_day, scale),
         colours=COLOURS,
-        early_cards=sum(1 for touch in forecast.touches if touch.due_date < forecast.first),
+        early_cards=sum(1 for touch in forecast.touches if touch.occasion_date < forecast.first),
+        late_cards=sum(1 for touch in forecast.touches if touch.occasion_date > forecast.last),
         legend=_legend(scale),
         histogram=_histogram([c.max_gap_days for c in contactable], forecast.limit_days) if contactable else None,
     )

@@ -95,8 +95,10 @@ def _story(report: CoverageReport, office_name: str, kit: KeepInTouchConfig, wid
         listed = ", ".join(_text(cid) for cid in report.breaches_next_14_days[:MAX_BREACHES_LISTED])
         more = len(report.breaches_next_14_days) - MAX_BREACHES_LISTED
         tail = f" and {more} more" if more > 0 else ""
+        caused = len(report.breaches_by_plan_next_14_days)
+        why = f" ({caused} of them the plan would cause; the rest are overdue already)" if caused else ""
         story.append(Spacer(1, 4))
-        story.append(Paragraph(f"Forecast to pass {kit.max_gap_days} days within 14 days: {listed}{tail}.", SMALL))
+        story.append(Paragraph(f"Forecast to pass {kit.max_gap_days} days within 14 days: {listed}{tail}{why}.", SMALL))
     story += _calls(report, kit, width)
     return story
 
@@ -135,7 +137,20 @@ def _coverage(report: CoverageReport, kit: KeepInTouchConfig) -> list[Flowable]:
         Paragraph(f"{percent}%", figure),
         Paragraph(f"of customers heard from us in the last {kit.max_gap_days} days", LEAD),
         Paragraph(f"{report.touched_within_limit} of {report.contactable} customers that cards can reach", SMALL),
+        *_not_covered(report, kit),
     ]
+
+
+def _not_covered(report: CoverageReport, kit: KeepInTouchConfig) -> list[Flowable]:
+    """Return who the figure leaves out: customers contacted too long ago, and those never contacted yet."""
+    lines = []
+    if report.contacted_over_limit:
+        lines.append(f"{report.contacted_over_limit} last heard from us over {kit.max_gap_days} days ago")
+    if report.never_contacted:
+        lines.append(
+            f"{report.never_contacted} never contacted yet{report.first_cards_text()} (not counted as heard from)"
+        )
+    return [Paragraph(_text(line), SMALL) for line in lines]
 
 
 def _counts(report: CoverageReport, kit: KeepInTouchConfig, width: float) -> Table:
