@@ -84,8 +84,10 @@ def compose(store: Store, config: Config, today: dt.date) -> Digest:
         unposted = queries.printed_batches(conn)
         running = leases.services(conn)
         names = customer_queries.display_names(
-            conn, [*(c.customer_id for c in calls), *(t.customer_id for t in posted), *(r.customer_id for r in waiting)]
-        )
+            conn,
+            [*(c.customer_id for c in calls), *(t.customer_id for t in (*posted, *missed)),
+             *(r.customer_id for r in waiting)],
+        )  # fmt: skip
     purchases = _last_purchases(store, [c.customer_id for c in calls])
     kit = config.keep_in_touch
     lines = [f"Good morning! Here is {config.office.name} on {today:%A, %B} {today.day}, {today.year}.", ""]
@@ -112,8 +114,8 @@ def compose(store: Store, config: Config, today: dt.date) -> Digest:
                       f"{occasion_label(r.occasion)}: {r.last_error}" for r in rows]  # fmt: skip
     if missed:
         lines += ["", f"Missed, past their grace days ({len(missed)}):"]
-        lines += [f"- {t.customer_id}: {occasion_label(t.occasion)} of {t.occasion_date.isoformat()} by {t.channel}"
-                  for t in missed]  # fmt: skip
+        lines += [f"- {who(names.get(t.customer_id, ''), t.customer_id)}: {occasion_label(t.occasion)} of "
+                  f"{t.occasion_date.isoformat()} by {t.channel}" for t in missed]  # fmt: skip
     if unposted:
         lines += ["", "Printed, not yet marked mailed:"]
         lines += [f"- batch {batch}: {count} cards (cardsender mark-mailed {batch})" for batch, count in unposted]

@@ -294,7 +294,7 @@ def test_after_a_downtime_each_missed_card_goes_once_and_the_rest_are_reported(
     assert "Subject: Happy belated birthday, Ana!" in text or "we missed your birthday" in text  # either wording
     saturday = [p.read_text(encoding="utf-8") for p in digests_written(folder) if "March 7, 2026" in p.read_text()]
     assert len(saturday) == 1
-    assert "Missed, past their grace days (1):\n- B1: Birthday of 2026-03-03 by email" in saturday[0]
+    assert "Missed, past their grace days (1):\n- Bob (B1): Birthday of 2026-03-03 by email" in saturday[0]
     run_on("2026-03-08T15:00:00+00:00", ["sent", "sent"])  # Sunday, the day clocks change: Cara's birthday
     to_cara = [p for p in cards_written(folder) if "To: Cara <cara@example.com>" in p.read_text(encoding="utf-8")]
     assert len(to_cara) == 1
