@@ -384,7 +384,7 @@ def forecast_from_facts(
         touches += result.sent
         start = clock_start(customer, first)
         mine = arriving.get(customer.customer_id, [])
-        days = sorted({t.occasion_date for t in result.sent} | {c.day for c in mine})
+        days = sorted({t.arrives for t in result.sent} | {c.day for c in mine})
         gap = longest_gap(start, days, last)
         overdue = (first - start).days > limit
         plan_gap = gap

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cardsender import christmas, paths
 from cardsender.errors import ConfigError
 from cardsender.records import DEFAULT_OFFICE, OFFICE_KEY
-from cardsender.rules import WeekdayRule, parse_weekday_rule
+from cardsender.rules import ClosedDay, WeekdayRule, parse_closed_day, parse_weekday_rule
 
 CONFIG_ENV = "CARDSENDER_CONFIG"
 CONFIG_FILENAME = "cardsender.toml"
@@ -181,6 +181,8 @@ class PrintConfig:
     postal_lead_days: int = 7
     # The envelope for --envelopes; empty: the one that fits the card format.
     envelope: str = ""
+    # Days the office mails nothing beyond weekends and public holidays: one date, or a day every year.
+    closed_days: tuple[ClosedDay, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,9 +348,9 @@ class _Section:
 
 
 def _kind_name(kind: type) -> str:
-    return {str: "a string in quotes", int: "a whole number", bool: "true or false", dict: "a table"}.get(
-        kind, kind.__name__
-    )
+    names = {str: "a string in quotes", int: "a whole number", bool: "true or false", dict: "a table",
+             list: "a list in brackets"}  # fmt: skip
+    return names.get(kind, kind.__name__)
 
 
 def _find_secrets(data: Mapping[str, Any], prefix: str = "") -> str | None:
@@ -612,7 +614,24 @@ def _print(s: _Section) -> PrintConfig:
         ),
         postal_lead_days=s.integer("postal_lead_days", 7, 0, 30),
         envelope=s.choice("envelope", "", ("", "A2", "A7", "C6", "DL", "#10")),
+        closed_days=_closed_days(s),
     )
+
+
+def _closed_days(s: _Section) -> tuple[ClosedDay, ...]:
+    hint = 'a list of dates and yearly days, such as ["2026-12-24", "12-31"]'
+    values = s.get("closed_days", list, [])
+    found: list[ClosedDay] = []
+    for value in values:
+        # TOML reads an unquoted 2026-12-24 as a date: take it as that one day.
+        text = value.isoformat() if isinstance(value, dt.date) and not isinstance(value, dt.datetime) else value
+        if not isinstance(text, str):
+            s.fail("closed_days", f"{value!r} is not a day; expected {hint}")
+        try:
+            found.append(parse_closed_day(text))
+        except ValueError as exc:
+            s.fail("closed_days", f"{exc}; expected {hint}")
+    return tuple(dict.fromkeys(found))
 
 
 PASSWORD_VARIABLE = "CARDSENDER_SMTP_PASSWORD"  # noqa: S105 (the name of the variable, not a password)

@@ -1,12 +1,20 @@
-"""Occasion dates, business days, the mail-by rule and the quiet window (pure date logic)."""
+"""Occasion dates, mail days, the mail-by rule and the quiet window (pure date logic).
+
+Mail days come from the holidays package's tables (python-holidays), which are
+data shipped with it: no network and no clock.  Occasions never follow its
+holiday names; Thanksgiving is our own rule below.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+from cardsender.errors import ConfigError
 from cardsender.records import Birthday
-from cardsender.rules import WeekdayRule
+from cardsender.rules import ClosedDay, WeekdayRule
 
 # Settled first when two dated cards collide: the higher priority wins (issue 3).
 DATED_OCCASIONS = ("birthday", "thank_you", "thanksgiving", "april_fools")
@@ -54,9 +62,91 @@ def previous_business_day(day: dt.date) -> dt.date:
     return day
 
 
-def mail_by(occasion_date: dt.date, postal_lead_days: int) -> dt.date:
-    """Return the day a posted card must be mailed to arrive on its occasion date."""
-    return previous_business_day(occasion_date - dt.timedelta(days=postal_lead_days))
+# Monday to Friday; the holidays package gives each country's own weekend (Friday and Saturday in some).
+WEEKEND = frozenset({5, 6})
+# A run of closed days longer than this means [print] closed_days closes (nearly) everything.
+MAX_CLOSED_RUN = 31
+
+
+@functools.cache
+def public_holidays(country: str, subdivision: str, year: int) -> tuple[frozenset[dt.date], frozenset[int]]:
+    """Return a country's (and subdivision's) public holidays in a year, and its weekend days (0 = Monday).
+
+    Cached for each country, subdivision and year: planning 100,000 customers asks thousands of times.
+    A country the holidays package does not know has no public holidays here (weekends only), and a
+    subdivision it does not know has the country's; [print] closed_days adds what is missing.
+    """
+    import holidays  # about 0.1 s to import: only when a posted card is planned
+
+    if not country:
+        return frozenset(), WEEKEND
+    # Holiday names follow the process locale unless a language is given; we use only the dates,
+    # but fix the language so the tables never depend on where the service runs.
+    for subdiv in dict.fromkeys((subdivision or None, None)):
+        try:
+            found = holidays.country_holidays(country, subdiv=subdiv, years=year, language="en_US")
+        except NotImplementedError:  # the package's error for an unknown country or subdivision
+            continue
+        return frozenset(found), frozenset(found.weekend)
+    return frozenset(), WEEKEND
+
+
+@dataclass(frozen=True, slots=True)
+class MailCalendar:
+    """The days the office mails cards: its country's business days that are not public holidays there,
+    less its own closed days."""
+
+    country: str = ""
+    subdivision: str = ""
+    closed: tuple[ClosedDay, ...] = ()
+    _shut: dict[int, frozenset[dt.date]] = field(default_factory=dict, compare=False, repr=False)
+
+    def _shut_in(self, year: int) -> frozenset[dt.date]:
+        found = self._shut.get(year)
+        if found is None:
+            holidays, weekend = public_holidays(self.country, self.subdivision, year)
+            days = (dt.date(year, 1, 1) + n * DAY for n in range(366))
+            weekends = {day for day in days if day.year == year and day.weekday() in weekend}
+            own = {day for c in self.closed if (day := c.falls_in(year)) is not None}
+            found = self._shut[year] = frozenset(weekends | holidays | own)
+        return found
+
+    def is_mail_day(self, day: dt.date) -> bool:
+        """Return whether the office mails on a day."""
+        return day not in self._shut_in(day.year)
+
+    def on_or_before(self, day: dt.date) -> dt.date:
+        """Return the day itself when it is a mail day, else the mail day before."""
+        return self._walk(day, -DAY)
+
+    def on_or_after(self, day: dt.date) -> dt.date:
+        """Return the day itself when it is a mail day, else the next mail day."""
+        return self._walk(day, DAY)
+
+    def _walk(self, day: dt.date, step: dt.timedelta) -> dt.date:
+        start = day
+        while not self.is_mail_day(day):
+            day += step
+            if abs((day - start).days) > MAX_CLOSED_RUN:
+                raise ConfigError(
+                    f"no mail day within {MAX_CLOSED_RUN} days of {start.isoformat()}: "
+                    "[print] closed_days closes too many days; list only the days the office does not mail"
+                )
+        return day
+
+
+WEEKDAYS_ONLY = MailCalendar()
+
+
+@functools.cache
+def mail_calendar(country: str, subdivision: str, closed: tuple[ClosedDay, ...]) -> MailCalendar:
+    """Return the (shared, cached) mail calendar of an office."""
+    return MailCalendar(country, subdivision, closed)
+
+
+def mail_by(occasion_date: dt.date, postal_lead_days: int, calendar: MailCalendar = WEEKDAYS_ONLY) -> dt.date:
+    """Return the mail day a posted card is mailed to arrive by its occasion date (it arrives lead days later)."""
+    return calendar.on_or_before(occasion_date - dt.timedelta(days=postal_lead_days))
 
 
 def in_quiet_window(day: dt.date, start: tuple[int, int], end: tuple[int, int]) -> bool:

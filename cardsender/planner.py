@@ -5,8 +5,9 @@ touch, recent purchases and the cards already in the outbox), the date "today"
 in the office time zone and the config, and returns planned touches.  It reads
 no clock, no database and no files; the CLI and the service pass today in.
 
-Every rule about gaps is measured on occasion dates (the day the customer gets
-the card); the due date is the day it is sent (email) or mailed (post).
+Every rule about gaps is measured on the day a card reaches the customer: an
+email's occasion date, and a posted card's arrival, postal_lead_days after the
+mail day it goes out on.  The due date is the day it is sent (email) or mailed (post).
 """
 
 from __future__ import annotations
@@ -73,6 +74,12 @@ class CustomerFacts:
     last_event_touch: dt.date | None = None
     purchases: tuple[Purchase, ...] = ()
     cards: tuple[Card, ...] = ()
+    # When each posted card of the outbox reaches (or reached) the customer, its mail day plus the postal
+    # lead: (occasion, occasion date, arrival).  A posted card missing here arrives on its occasion date.
+    post_arrivals: tuple[tuple[str, dt.date, dt.date], ...] = ()
+    # Days of the history's card events (imported, or written when a card went out) near today:
+    # each is a card that reached the customer, and keeps the min gap like a planned one.
+    card_days: tuple[dt.date, ...] = ()
 
     @property
     def contactable(self) -> bool:
@@ -91,11 +98,20 @@ class Touch:
     due_date: dt.date
     reason: str
     suppressed_reason: str | None = None
+    # A posted card whose mail-by date had passed when it was planned: it goes on the next mail day.
+    late: bool = False
+    # The day it reaches the customer when that is not its occasion date (a posted card: mail day + lead).
+    arrival_date: dt.date | None = None
 
     @property
     def key(self) -> tuple[str, str, dt.date, str]:
         """Return the outbox key: customer, occasion, occasion date, channel."""
         return (self.customer_id, self.occasion, self.occasion_date, self.channel)
+
+    @property
+    def arrives(self) -> dt.date:
+        """Return the day the card reaches the customer: the one the 70-day clock and the gaps count."""
+        return self.arrival_date or self.occasion_date
 
     def to_json(self) -> dict[str, Any]:
         """Return the stable JSON form used by ``plan --json``."""
@@ -109,6 +125,8 @@ class Touch:
         }
         if self.suppressed_reason is not None:
             data["suppressed_reason"] = self.suppressed_reason
+        if self.late:
+            data["late"] = True
         return data
 
 
@@ -145,23 +163,71 @@ def usable_channels(
     return tuple(found)
 
 
-def due_date_for(occasion: str, channel: str, occasion_date: dt.date, config: Config) -> dt.date:
-    """Return the day a card is sent (email: its day) or mailed (post: the mail-by date).
+def mail_calendar(config: Config) -> occasions.MailCalendar:
+    """Return the mail calendar of the config's office (shared and cached)."""
+    office = config.office
+    return occasions.mail_calendar(office.country, office.subdivision, config.print.closed_days)
 
-    A posted thank-you cannot be mailed before the purchase it thanks for, so it is
-    mailed on its occasion date (delay_days after the purchase) and arrives a few days later.
+
+def due_date_for(occasion: str, channel: str, occasion_date: dt.date, config: Config) -> dt.date:
+    """Return the day a card is sent (email: its day) or, on time, mailed (post: a mail day).
+
+    A posted card is mailed on the last mail day that leaves postal_lead_days before its
+    occasion date.  A posted thank-you cannot be mailed before the purchase it thanks for:
+    it goes on the first mail day from its occasion date (delay_days after the purchase).
     """
-    if channel == "post" and occasion != "thank_you":
-        return occasions.mail_by(occasion_date, config.print.postal_lead_days)
-    return occasion_date
+    if channel != "post":
+        return occasion_date
+    calendar = mail_calendar(config)
+    if occasion == "thank_you":
+        return calendar.on_or_after(occasion_date)
+    return occasions.mail_by(occasion_date, config.print.postal_lead_days, calendar)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sending:
+    """How one card of a candidate goes: its due date, the day it reaches the customer, and whether it is late."""
+
+    channel: str
+    due: dt.date
+    arrival: dt.date
+    late: bool = False
+
+
+def _sending(occasion: str, channel: str, day: dt.date, today: dt.date, config: Config) -> _Sending | None:
+    """Return how a card goes out as of today, or None when it is more than grace_days past its day."""
+    on_time = due_date_for(occasion, channel, day, config)
+    grace = config.occasions.grace_days
+    if channel != "post":
+        # An email is sent on its day, or caught up within grace.
+        return None if (today - on_time).days > grace else _Sending(channel, on_time, day)
+    lead = dt.timedelta(days=config.print.postal_lead_days)
+    if on_time >= today:
+        return _Sending(channel, on_time, on_time + lead)
+    # Its mail-by date has passed: it goes on the next mail day, late, and arrives lead days after that.
+    due = mail_calendar(config).on_or_after(today)
+    return None if (due - on_time).days > grace else _Sending(channel, due, due + lead, late=True)
+
+
+def _arrivals(facts: CustomerFacts) -> dict[tuple[str, dt.date], dt.date]:
+    return {(occasion, day): arrival for occasion, day, arrival in facts.post_arrivals}
+
+
+def _card_arrival(card: Card, posted: dict[tuple[str, dt.date], dt.date]) -> dt.date:
+    if card.channel == "post":
+        return posted.get((card.occasion, card.occasion_date), card.occasion_date)
+    return card.occasion_date
 
 
 def last_touch(facts: CustomerFacts, today: dt.date) -> dt.date | None:
     """Return the latest day on or before today that something reached the customer."""
     latest = facts.last_event_touch if facts.last_event_touch and facts.last_event_touch <= today else None
+    posted = _arrivals(facts) if facts.post_arrivals else {}
     for card in facts.cards:
-        if card.state in TOUCH_STATES and card.occasion_date <= today:
-            latest = card.occasion_date if latest is None else max(latest, card.occasion_date)
+        if card.state in TOUCH_STATES:
+            arrival = _card_arrival(card, posted)
+            if arrival <= today:
+                latest = arrival if latest is None else max(latest, arrival)
     return latest
 
 
@@ -170,18 +236,44 @@ def clock_start(facts: CustomerFacts, today: dt.date) -> dt.date:
     return last_touch(facts, today) or facts.added_on
 
 
+# A card of the history (a card event) in the min-gap bookkeeping: it names no occasion.
+HISTORY_CARD = "card"
+# The span of days one occasion's cards reach the customer (its channels may arrive on different days).
+_Span = tuple[dt.date, dt.date]
+
+
+def _widen(span: _Span | None, day: dt.date) -> _Span:
+    return (day, day) if span is None else (min(span[0], day), max(span[1], day))
+
+
+def _apart(a: _Span, b: _Span) -> int:
+    """Return the days between two spans (0 when they overlap)."""
+    return max(0, (b[0] - a[1]).days, (a[0] - b[1]).days)
+
+
 def plan_customer(facts: CustomerFacts, today: dt.date, config: Config) -> Schedule:
     """Return one customer's schedule as of ``today``."""
     schedule = Schedule()
     if facts.added_on > today:
         return schedule
-    grace = config.occasions.grace_days
     closed = {(c.occasion, c.occasion_date, c.channel) for c in facts.cards if c.state in CLOSED_STATES}
-    fixed_units = {(c.occasion, c.occasion_date) for c in facts.cards if c.state in FIXED_STATES}
     preferred = ("email", "post") if facts.preferred_channel == "both" else (facts.preferred_channel,)
 
-    accepted: set[tuple[str, dt.date]] = set(fixed_units)
-    live: list[tuple[_Candidate, list[str]]] = []
+    # Cards that went out (or are printed) hold their days: every other card keeps the min gap from them.
+    posted = _arrivals(facts) if facts.post_arrivals else {}
+    accepted: dict[tuple[str, dt.date], _Span] = {}
+    for card in facts.cards:
+        if card.state in FIXED_STATES:
+            unit = (card.occasion, card.occasion_date)
+            accepted[unit] = _widen(accepted.get(unit), _card_arrival(card, posted))
+    fixed_units = set(accepted)
+    # A card event on a day one of those cards was made or arrived is that card's own record.
+    explained = {day for unit, span in accepted.items() for day in (unit[1], *span)}
+    for day in facts.card_days:
+        if day not in explained:
+            accepted[(HISTORY_CARD, day)] = (day, day)
+
+    live: list[tuple[_Candidate, list[_Sending]]] = []
     for candidate in _dated_candidates(facts, today, config):
         unit = (candidate.occasion, candidate.day)
         if facts.do_not_contact or not facts.channels or (candidate.occasion == "april_fools" and facts.no_humor):
@@ -192,48 +284,68 @@ def plan_customer(facts: CustomerFacts, today: dt.date, config: Config) -> Sched
         open_channels = [ch for ch in facts.channels if (candidate.occasion, candidate.day, ch) not in closed]
         if not open_channels:
             continue
-        on_time: list[str] = []
+        on_time: list[_Sending] = []
         for channel in open_channels:
-            due = due_date_for(candidate.occasion, channel, candidate.day, config)
-            if due < today - dt.timedelta(days=grace):
-                if unit not in fixed_units and _counts_as_missed(candidate.day, config):
-                    why = f"missed: due {due.isoformat()}, more than {grace} grace days ago"
-                    schedule.missed.append(_touch(facts, candidate, channel, due, why))
-            else:
-                on_time.append(channel)
+            sending = _sending(candidate.occasion, channel, candidate.day, today, config)
+            if sending is not None:
+                on_time.append(sending)
+            elif unit not in fixed_units and _counts_as_missed(candidate.day, config):
+                due = due_date_for(candidate.occasion, channel, candidate.day, config)
+                why = f"missed: due {due.isoformat()}, more than {config.occasions.grace_days} grace days ago"
+                schedule.missed.append(_touch(facts, candidate, channel, due, why))
         if on_time:
             live.append((candidate, on_time))
 
-    # Settle collisions among dated cards, the higher priority first (issue 3).
+    # Settle collisions among dated cards, the higher priority first.
     min_gap = config.occasions.min_gap_days
     live.sort(key=lambda item: (occasions.PRIORITY[item[0].occasion], item[0].day))
-    for candidate, on_time in live:
+    for candidate, sendings in live:
         unit = (candidate.occasion, candidate.day)
-        clash = None if unit in fixed_units else _clash(candidate.day, unit, accepted, min_gap)
+        span = accepted.get(unit)
+        for sending in sendings:
+            span = _widen(span, sending.arrival)
+        assert span is not None
+        clash = None if unit in fixed_units else _clash(span, unit, accepted, min_gap)
         if clash is not None:
-            why = f"collides with {clash[0]} on {clash[1].isoformat()} (less than {min_gap} days apart)"
-            for channel in on_time:
-                _add_if_near(schedule.suppressed, facts, candidate, channel, today, config, why)
+            what = "a card recorded" if clash[0] == HISTORY_CARD else clash[0]
+            why = f"collides with {what} on {clash[1].isoformat()} (less than {min_gap} days apart)"
+            for sending in sendings:
+                _add_if_near(schedule.suppressed, facts, candidate, sending.channel, today, config, why)
             continue
-        accepted.add(unit)
-        for channel in on_time:
-            due = due_date_for(candidate.occasion, channel, candidate.day, config)
-            schedule.scheduled.append(_touch(facts, candidate, channel, due))
+        accepted[unit] = span
+        for sending in sendings:
+            schedule.scheduled.append(_sent_touch(facts, candidate, sending))
 
     if facts.contactable and config.occasions.check_in.enabled:
         # A check-in already sent on one channel is still due on the customer's others.
-        recent = today - dt.timedelta(days=grace)
+        recent = today - dt.timedelta(days=config.occasions.grace_days)
         started = sorted({day for occasion, day in fixed_units if occasion == "check_in" and day >= recent})
         why = "the check-in already sent on the customer's other channel"
         check_ins = [_Candidate("check_in", day, why) for day in started]
-        check_ins += _check_ins(facts, today, config, sorted(day for _, day in accepted))
+        check_ins += _check_ins(facts, today, config, sorted(accepted.values()))
         for candidate in check_ins:
             for channel in facts.channels:
                 if ("check_in", candidate.day, channel) not in closed:
-                    due = due_date_for("check_in", channel, candidate.day, config)
-                    schedule.scheduled.append(_touch(facts, candidate, channel, due))
+                    sending = _sending("check_in", channel, candidate.day, today, config)
+                    if sending is None:  # an old check-in waiting in the outbox: it goes on the next mail day
+                        sending = _late_anyway(channel, candidate.day, today, config)
+                    schedule.scheduled.append(_sent_touch(facts, candidate, sending))
     schedule.scheduled.sort(key=lambda t: (t.due_date, occasions.PRIORITY[t.occasion], t.channel))
     return schedule
+
+
+def _late_anyway(channel: str, day: dt.date, today: dt.date, config: Config) -> _Sending:
+    """Return how a check-in past its grace still goes: email today, post on the next mail day (late)."""
+    if channel != "post":
+        return _Sending(channel, day, day)
+    due = mail_calendar(config).on_or_after(today)
+    return _Sending(channel, due, due + dt.timedelta(days=config.print.postal_lead_days), late=True)
+
+
+def _sent_touch(facts: CustomerFacts, candidate: _Candidate, sending: _Sending) -> Touch:
+    arrival = sending.arrival if sending.arrival != candidate.day else None
+    return Touch(facts.customer_id, candidate.occasion, sending.channel, candidate.day, sending.due,
+                 candidate.reason, late=sending.late, arrival_date=arrival)  # fmt: skip
 
 
 def _touch(
@@ -266,10 +378,13 @@ def _counts_as_missed(occasion_date: dt.date, config: Config) -> bool:
 
 
 def _clash(
-    day: dt.date, unit: tuple[str, dt.date], accepted: set[tuple[str, dt.date]], min_gap: int
+    span: _Span, unit: tuple[str, dt.date], accepted: dict[tuple[str, dt.date], _Span], min_gap: int
 ) -> tuple[str, dt.date] | None:
-    for other in sorted(accepted, key=lambda u: (abs((u[1] - day).days), occasions.PRIORITY[u[0]])):
-        if other != unit and abs((other[1] - day).days) < min_gap:
+    def nearest(item: tuple[tuple[str, dt.date], _Span]) -> tuple[int, int]:
+        return (_apart(span, item[1]), occasions.PRIORITY.get(item[0][0], -1))
+
+    for other, other_span in sorted(accepted.items(), key=nearest):
+        if other != unit and _apart(span, other_span) < min_gap:
             return other
     return None
 
@@ -325,25 +440,34 @@ def _purchase_clusters(purchases: Iterable[Purchase], coalesce_days: int) -> lis
     return clusters
 
 
-def _check_ins(facts: CustomerFacts, today: dt.date, config: Config, surviving: list[dt.date]) -> Iterator[_Candidate]:
-    """Yield the check-ins that keep the gap between touches within max_gap_days, up to the first future one."""
+def _check_ins(facts: CustomerFacts, today: dt.date, config: Config, surviving: list[_Span]) -> Iterator[_Candidate]:
+    """Yield the check-ins that keep the gap between touches within max_gap_days, up to the first future one.
+
+    ``surviving`` holds the days the dated cards (sent, printed or planned) reach the customer.  A
+    check-in never comes within min_gap_days of one of them: when the soonest check-in would, that
+    card is the customer's touch, even for a customer already past the limit.
+    """
     kit = config.keep_in_touch
     min_gap = config.occasions.min_gap_days
     quiet = (config.occasions.quiet_start, config.occasions.quiet_end)
+    lead = dt.timedelta(days=config.print.postal_lead_days)
     touched = last_touch(facts, today)
     cur = touched or facts.added_on
     first_gap = touched is None
     pending = sorted(c.occasion_date for c in facts.cards if c.occasion == "check_in" and c.state in OPEN_STATES)
     failed = {c.occasion_date for c in facts.cards if c.occasion == "check_in" and c.state == "failed"}
     skipped = [c.occasion_date for c in facts.cards if c.occasion == "check_in" and c.state == SKIPPED]
-    upcoming = iter(day for day in surviving if day > cur)
+    # The soonest a check-in can reach the customer: email today, else a card mailed on the next mail day.
+    soonest = today if "email" in facts.channels else mail_calendar(config).on_or_after(today) + lead
+    upcoming = iter(surviving)
     nxt = next(upcoming, None)
     while True:
-        while nxt is not None and nxt <= cur:
+        while nxt is not None and nxt[0] <= cur:
+            cur = max(cur, nxt[1])  # a card reaching the customer on several days: the clock runs from the last
             nxt = next(upcoming, None)
         limit = cur + dt.timedelta(days=kit.max_gap_days)
-        if nxt is not None and nxt <= limit:
-            cur = nxt
+        if nxt is not None and nxt[0] <= limit:
+            cur = nxt[1]
             first_gap = False
             if cur > today + dt.timedelta(days=kit.max_gap_days):
                 return
@@ -358,30 +482,80 @@ def _check_ins(facts: CustomerFacts, today: dt.date, config: Config, surviving: 
         else:
             day = cur + dt.timedelta(days=kit.max_gap_days - kit.check_in_lead_days)
             why = f"{(day - cur).days} days since the last contact on {cur.isoformat()}; keeps the 70-day promise"
-        if nxt is not None and (nxt - day).days < min_gap:
-            day = nxt - dt.timedelta(days=min_gap)  # the min gap never drops a needed check-in
-        if occasions.in_quiet_window(day, *quiet):
-            day = occasions.before_quiet_window(day, quiet[0])
+        if nxt is not None and (nxt[0] - day).days < min_gap:
+            day = nxt[0] - dt.timedelta(days=min_gap)  # the min gap never drops a needed check-in
+        # A posted copy can reach the customer a few days before the check-in's day: that counts too.
+        for reached in (day, _reaches_first(day, facts, today, config)):
+            if occasions.in_quiet_window(reached, *quiet):
+                day = _out_of_quiet_window(reached, soonest, limit, facts, config)
+                break
         # A check-in already waiting in the outbox is the one for this gap, however late it is.
         reuse = [d for d in pending if d > cur]
         if reuse:
             day = reuse[0]
         day = max(day, cur + DAY)
         if day < today:
-            # Overdue: as soon as possible, even in the quiet window, but after the last touch.
-            soonest = today if "email" in facts.channels else today + dt.timedelta(days=config.print.postal_lead_days)
-            day = max(soonest, cur + DAY)
             why = f"overdue: {(today - cur).days} days since the last contact on {cur.isoformat()}"
+        if day < soonest:
+            # As soon as possible (a posted one on the next mail day), even in the quiet window.
+            day = max(soonest, cur + DAY)
+        if nxt is not None and not reuse and (nxt[0] - _reaches_by(day, facts, today, config)).days < min_gap:
+            # The soonest check-in would crowd a card that is coming anyway: that card is the touch.
+            cur = nxt[1]
+            first_gap = False
+            nxt = next(upcoming, None)
+            if cur > today + dt.timedelta(days=kit.max_gap_days):
+                return
+            continue
         if day in failed:
             # That day's card is closed in the outbox; the next day takes its place.
             why = f"replaces the check-in for {day.isoformat()}, which failed"
             while day in failed:
                 day += DAY
         yield _Candidate("check_in", day, why)
-        cur = day
+        cur = _reaches_by(day, facts, today, config)
         first_gap = False
         if day > today:
             return
+
+
+def _out_of_quiet_window(
+    reached: dt.date, soonest: dt.date, limit: dt.date, facts: CustomerFacts, config: Config
+) -> dt.date:
+    """Return a check-in day before the quiet window holding ``reached``, or after it when before is too soon.
+
+    When neither keeps the promise, the day before the window stays: the check-in then goes as soon as it can.
+    """
+    start, end = config.occasions.quiet_start, config.occasions.quiet_end
+    before = occasions.before_quiet_window(reached, start)
+    if before >= soonest:
+        return before
+    year = reached.year if (reached.month, reached.day) <= end else reached.year + 1
+    after = dt.date(year, *end) + DAY
+    if "post" in facts.channels:
+        # A posted copy must arrive after the window too: mailed on the mail day lead days before.
+        lead = dt.timedelta(days=config.print.postal_lead_days)
+        after = mail_calendar(config).on_or_after(after - lead) + lead
+    return after if after <= limit else before
+
+
+def _check_in_arrivals(day: dt.date, facts: CustomerFacts, today: dt.date, config: Config) -> list[dt.date]:
+    """Return the days a check-in for ``day`` reaches the customer, on each of their channels."""
+    found = [day]
+    for channel in facts.channels:
+        sending = _sending("check_in", channel, day, today, config) or _late_anyway(channel, day, today, config)
+        found.append(sending.arrival)
+    return found
+
+
+def _reaches_by(day: dt.date, facts: CustomerFacts, today: dt.date, config: Config) -> dt.date:
+    """Return the last day a check-in for ``day`` reaches the customer."""
+    return max(_check_in_arrivals(day, facts, today, config))
+
+
+def _reaches_first(day: dt.date, facts: CustomerFacts, today: dt.date, config: Config) -> dt.date:
+    """Return the first day a check-in for ``day`` reaches the customer."""
+    return min(_check_in_arrivals(day, facts, today, config))
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,9 +580,13 @@ class DueFilter:
 def due_filter(today: dt.date, config: Config) -> DueFilter:
     """Return the filter of customers who may have a card due today."""
     occ, kit, lead = config.occasions, config.keep_in_touch, config.print.postal_lead_days
-    # Occasion dates that can be due today: email on the day, post up to lead + a weekend ahead,
-    # and anything within grace behind.
-    near = [today + dt.timedelta(days=n) for n in range(-occ.grace_days, lead + occ.grace_days + 4)]
+    calendar = mail_calendar(config)
+    # Days until the next mail day: a posted card mailed today is for an occasion up to lead days
+    # plus that many ahead (a weekend, a holiday, a closed day).
+    shut_ahead = (calendar.on_or_after(today + DAY) - today).days
+    # Occasion dates that can be due today: email on the day, post up to lead + the closed days ahead,
+    # and anything within grace behind (a late posted card too).
+    near = [today + dt.timedelta(days=n) for n in range(-occ.grace_days, lead + max(occ.grace_days + 4, shut_ahead))]
     everyone = False
     for day in near:
         if occ.april_fools.enabled and (day.month, day.day) == (4, 1):
@@ -430,9 +608,12 @@ def due_filter(today: dt.date, config: Config) -> DueFilter:
         # A check-in pulled out of the quiet window can be due up to the window's length earlier.
         window = (dt.date(quiet_start.year + (occ.quiet_end < occ.quiet_start), *occ.quiet_end) - quiet_start).days
         earliest -= window + 3
-    earliest -= lead + 3  # mailed ahead, on the business day before a weekend
-    # A thank-you is due from delay_days after the latest purchase of its cluster, for grace_days.
-    purchases_from = today - dt.timedelta(days=occ.grace_days + occ.thank_you.delay_days)
+    earliest -= lead + max(3, shut_ahead)  # mailed ahead, on the mail day before a weekend or holiday
+    # A thank-you is due from delay_days after the latest purchase of its cluster, for grace_days; a posted
+    # one from the first mail day on, so a run of closed days before that reaches further back.
+    first_mail = calendar.on_or_before(today - dt.timedelta(days=occ.grace_days + 1)) + DAY
+    delay = dt.timedelta(days=occ.thank_you.delay_days)
+    purchases_from = min(today - dt.timedelta(days=occ.grace_days), first_mail) - delay
     return DueFilter(
         everyone,
         today - dt.timedelta(days=max(earliest, 0)),
@@ -471,6 +652,7 @@ def simulate(facts: CustomerFacts, first: dt.date, last: dt.date, config: Config
     """
     result = Simulation(facts.customer_id, facts.contactable)
     cards = list(facts.cards)
+    arrivals = list(facts.post_arrivals)
     seen: set[tuple[str, str, dt.date, str]] = set()
     day = first
     current = facts
@@ -487,7 +669,9 @@ def simulate(facts: CustomerFacts, first: dt.date, last: dt.date, config: Config
                 result.sent.append(touch)
                 state = "mailed" if touch.channel == "post" else "sent"
                 cards.append(Card(facts.customer_id, touch.occasion, touch.occasion_date, touch.channel, state))
-            current = replace(facts, cards=tuple(cards))
+                if touch.channel == "post":
+                    arrivals.append((touch.occasion, touch.occasion_date, touch.arrives))
+            current = replace(facts, cards=tuple(cards), post_arrivals=tuple(arrivals))
             continue  # plan the same day again: what was sent may bring the next card into view
         later = [t.due_date for t in schedule.scheduled if t.due_date > day]
         day = min([*later, day + dt.timedelta(days=SIMULATION_STEP_DAYS)])

@@ -1,4 +1,4 @@
-"""Calendar rules of the form "Nth WEEKDAY of MONTH" (pure date logic)."""
+"""Calendar rules: "Nth WEEKDAY of MONTH", and the days the office does not mail (pure date logic)."""
 
 from __future__ import annotations
 
@@ -73,3 +73,41 @@ def parse_weekday_rule(text: str) -> WeekdayRule:
     if month not in MONTHS:
         raise ValueError(f"'{month}' is not a month name")
     return WeekdayRule(_ORDINALS[ordinal], WEEKDAYS.index(weekday), MONTHS.index(month) + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedDay:
+    """A day the office mails nothing: one date, or (without a year) the same month and day every year."""
+
+    month: int
+    day: int
+    year: int | None = None
+
+    def falls_in(self, year: int) -> dt.date | None:
+        """Return the closed day in a year, or None when it is not in that year (or is Feb 29 of another)."""
+        if self.year is not None and self.year != year:
+            return None
+        if (self.month, self.day) == (2, 29) and not calendar.isleap(year):
+            return None
+        return dt.date(year, self.month, self.day)
+
+    def __str__(self) -> str:
+        year = f"{self.year:04d}-" if self.year is not None else ""
+        return f"{year}{self.month:02d}-{self.day:02d}"
+
+
+_CLOSED = re.compile(r"^(?:(\d{4})-)?(\d{2})-(\d{2})$")
+
+
+def parse_closed_day(text: str) -> ClosedDay:
+    """Parse "2026-12-24" (that day) or "12-24" (every December 24) into a closed day."""
+    match = _CLOSED.match(text.strip())
+    if not match:
+        raise ValueError(f"'{text}' is neither a date YYYY-MM-DD nor a yearly day MM-DD")
+    year, month, day = (int(part) if part else None for part in match.groups())
+    assert month is not None and day is not None
+    try:
+        dt.date(2000 if year is None else year, month, day)  # 2000 is a leap year: "02-29" is a yearly day
+    except ValueError as exc:
+        raise ValueError(f"'{text}' is not a day of the calendar ({exc})") from exc
+    return ClosedDay(month, day, year)

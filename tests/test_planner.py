@@ -166,10 +166,14 @@ def test_thank_you_not_repeated_for_a_later_purchase_in_the_same_cluster() -> No
     assert due(f, d(2026, 11, 11), config(occasions={"min_gap_days": 0})) == []
 
 
-def test_posted_thank_you_is_mailed_the_day_after_the_purchase() -> None:
-    """A posted thank-you cannot be mailed before the purchase: it is due on its occasion date."""
+def test_posted_thank_you_is_mailed_on_the_first_mail_day_after_the_purchase() -> None:
+    """A posted thank-you for a purchase on Tue Nov 10 goes Thu Nov 12 (Nov 11 is Veterans Day), arriving Nov 19."""
     f = facts(purchases=(Purchase(d(2026, 11, 10)),), channels=("post",), last_event_touch=d(2026, 11, 10))
-    assert due(f, d(2026, 11, 11)) == [("thank_you", "post", d(2026, 11, 11), d(2026, 11, 11))]
+    assert due(f, d(2026, 11, 11)) == []
+    (touch,) = plan_customer(f, d(2026, 11, 12), config()).due(d(2026, 11, 12))
+    assert (touch.occasion, touch.occasion_date, touch.due_date, touch.arrives) == (
+        "thank_you", d(2026, 11, 11), d(2026, 11, 12), d(2026, 11, 19)
+    )  # fmt: skip
 
 
 def test_a_card_already_sent_is_never_planned_again() -> None:
@@ -353,6 +357,10 @@ def test_forecast_summary() -> None:
         "max_gap_days": 61,
         "customers_over_limit": 0,
         "cards_per_month": {"2026-12": {"birthday": 1}},
+        "cards_planned_per_month": {"2026-12": {"birthday": 1}},
+        "cards_sent_per_month": {},
+        "overdue_at_start": [],
+        "breached_by_plan": [],
     }
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, and_, case, func, or_, select
 
 from cardsender.config import Config
 from cardsender.planner import (
+    FIXED_STATES,
     MISSED_LOOKBACK_DAYS,
     OPEN_STATES,
     SKIPPED,
@@ -101,7 +102,23 @@ def load_facts(
         if customer_id in wanted:
             purchases[customer_id].append(Purchase(occurred_at.date(), summary))
 
+    # Card events of the history (imported, logged, or written when a card went out) keep the min gap.
+    card_days: dict[int, set[dt.date]] = defaultdict(set)
+    history_cards = select(contact_events.c.customer_id, contact_events.c.occurred_at).where(
+        contact_events.c.kind == "card",
+        contact_events.c.occurred_at >= _midnight(cards_since),
+        contact_events.c.occurred_at < end,
+    )
+    if customer_rows is not None:
+        history_cards = history_cards.where(contact_events.c.customer_id.in_(sorted(customer_rows)))
+    for customer_id, occurred_at in conn.execute(history_cards).all():
+        if customer_id in wanted:
+            card_days[customer_id].add(occurred_at.date())
+
+    lead = dt.timedelta(days=config.print.postal_lead_days)
     cards: dict[int, list[Card]] = defaultdict(list)
+    # A posted card reaches the customer lead days after its mail day, the due date it was printed for.
+    post_arrivals: dict[int, list[tuple[str, dt.date, dt.date]]] = defaultdict(list)
     # Check-ins waiting to go out never expire, so an open one is read however old it is.
     # A check-in staff skipped settles its gap however old it is, so it is read too, as state "skipped".
     skipped = and_(outbox.c.state == "cancelled", outbox.c.reason == SKIPPED_BY_STAFF)
@@ -114,15 +131,18 @@ def load_facts(
             outbox.c.occasion_date,
             outbox.c.channel,
             case((skipped, SKIPPED), else_=outbox.c.state),
+            outbox.c.due_date,
         )
         .join(customers, customers.c.id == outbox.c.customer_id)
         .where(or_(outbox.c.occasion_date >= cards_since, open_or_skipped_check_in))
     )
     if customer_rows is not None:
         rows = rows.where(outbox.c.customer_id.in_(sorted(customer_rows)))
-    for customer_id, external_id, occasion, occasion_date, channel, state in conn.execute(rows).all():
+    for customer_id, external_id, occasion, occasion_date, channel, state, due_date in conn.execute(rows).all():
         if customer_id in wanted:
             cards[customer_id].append(Card(external_id, occasion, occasion_date, channel, state))
+            if channel == "post" and state in FIXED_STATES:
+                post_arrivals[customer_id].append((occasion, occasion_date, due_date + lead))
 
     # Unpacking plain tuples: attribute access on 100,000 rows costs more than the query.
     for (
@@ -146,6 +166,8 @@ def load_facts(
             last_event_touch=last_touch.date() if last_touch else None,
             purchases=tuple(purchases.get(row_id, ())),
             cards=tuple(cards.get(row_id, ())),
+            post_arrivals=tuple(post_arrivals.get(row_id, ())),
+            card_days=tuple(sorted(card_days.get(row_id, ()))),
         )
 
 
