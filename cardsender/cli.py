@@ -553,8 +553,9 @@ def _touch_rows(touches: list[Touch], names: dict[str, str], explain: bool) -> s
     rows = []
     for t in touches:
         who = f"{names.get(t.customer_id, t.customer_id)} ({t.customer_id})"
-        row = [t.due_date.isoformat(), who, occasion_label(t.occasion), t.channel, t.occasion_date.isoformat()]
-        row.append(f"not sent: {t.suppressed_reason}" if t.suppressed_reason else t.reason)
+        row = [t.due_date.isoformat(), who, occasion_label(t.occasion), t.channel, t.arrives.isoformat()]
+        why = f"late (its mail-by date has passed): {t.reason}" if t.late else t.reason
+        row.append(f"not sent: {t.suppressed_reason}" if t.suppressed_reason else why)
         rows.append(row)
     headers = ("Due", "Customer", "Occasion", "Channel", "Arrives", "Why")
     return format_table(rows, headers) if rows else ""
@@ -587,7 +588,9 @@ def plan(app: AppContext, on: str | None, days: int, as_json: bool, explain: boo
         f"{sum(1 for t in planned if t.channel == channel)} by {channel}" for channel in ("email", "post")
     )
     left_out = len(touches) - len(planned)
-    tail = f"; {left_out} left out" if explain else ""
+    late = sum(1 for t in planned if t.late)
+    tail = (f"; {late} late, arriving after the customer's day" if late else "") + (
+        f"; {left_out} left out" if explain else "")  # fmt: skip
     click.echo(f"{_plural(len(planned), 'card')} due {span} ({by_channel}){tail}.")
     if waiting:
         click.echo(f"{_approval_note(waiting)}.")
@@ -1074,11 +1077,12 @@ def print_cards(app: AppContext, first_text: str | None, last_text: str | None, 
     for row, why in made.held:
         click.echo(f"Held {row.customer_id} {occasion_label(row.occasion)}: {why}", err=True)
     already = f"; {made.already_printed} already printed earlier (use --reprint BATCH)" if made.already_printed else ""
+    late = f" ({made.late} late: past their mail-by date, mail them first)" if made.late else ""
     if made.batch is None:
         click.echo(f"Nothing to print for {first.isoformat()} to {last.isoformat()}{already}.")
         return
     click.echo(
-        f"Wrote {made.path}: batch {made.batch}, {_plural(len(made.printed), 'card')} to mail from "
+        f"Wrote {made.path}: batch {made.batch}, {_plural(len(made.printed), 'card')}{late} to mail from "
         f"{first.isoformat()} to {last.isoformat()}{already}. Once posted: cardsender mark-mailed {made.batch}"
     )
     if made.addresses is not None:

@@ -184,6 +184,11 @@ def due_date_for(occasion: str, channel: str, occasion_date: dt.date, config: Co
     return occasions.mail_by(occasion_date, config.print.postal_lead_days, calendar)
 
 
+def is_late(occasion: str, channel: str, occasion_date: dt.date, due_date: dt.date, config: Config) -> bool:
+    """Return whether a card is due after the day it should have gone out on (a late posted card)."""
+    return channel == "post" and due_date > due_date_for(occasion, channel, occasion_date, config)
+
+
 @dataclass(frozen=True, slots=True)
 class _Sending:
     """How one card of a candidate goes: its due date, the day it reaches the customer, and whether it is late."""

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from cardsender import agenda, cards
 from cardsender.config import Config
 from cardsender.errors import InputError, NotFoundError
+from cardsender.planner import is_late
 from cardsender.private import open_private, private_folder, remove_stale_temp_files, temp_name
 from cardsender.records import ContactEvent, Customer
 from cardsender.render import TemplateError
@@ -43,6 +44,7 @@ class Batch:
     already_printed: int
     addresses: Path | None = None
     forgotten: int = 0  # cards of the batch that belonged to customers since forgotten, left out of a reprint
+    late: int = 0  # cards mailed after their mail-by date, which reach the customer after their day
 
 
 def address_lines(customer: Customer) -> tuple[str, ...]:
@@ -81,6 +83,7 @@ def _printed_card(
         card=card, last_purchase=f"{purchase.item} ({purchase.date})" if purchase else "", notes=customer.notes,
         years=int(context.variables["years_as_customer"]), owner=customer.owner, suggestion=guide,
         address=address_lines(customer),
+        late=is_late(row.occasion, row.channel, row.occasion_date, row.due_date, config),
     )  # fmt: skip
     check_fits(printed, card_format, config.print.paper)
     return printed
@@ -147,7 +150,7 @@ def print_batch(
         for temporary, final in written:
             os.replace(temporary, final)  # the files appear only with the batch recorded
     return Batch(batch, out, tuple(by_row[item.row] for item in ready), tuple(held), already,
-                 extra[1] if extra else None)  # fmt: skip
+                 extra[1] if extra else None, late=sum(1 for item in ready if item.late))  # fmt: skip
 
 
 # The envelope that fits each card format; a postcard needs none.

@@ -11,7 +11,7 @@ from cardsender import occasions
 from cardsender.agenda import forecast_from_facts, longest_gap, plan_from_facts
 from cardsender.config import Config, parse_config
 from cardsender.errors import ConfigError
-from cardsender.planner import CustomerFacts, Purchase, Touch, clock_start, plan_customer, simulate
+from cardsender.planner import CustomerFacts, Purchase, Touch, clock_start, is_late, plan_customer, simulate
 from cardsender.records import Birthday, Card
 from cardsender.rules import ClosedDay, parse_closed_day
 
@@ -291,3 +291,15 @@ def test_plan_lists_late_cards_with_their_arrival() -> None:
         ("birthday", "post", d(2026, 11, 24), d(2026, 11, 19), d(2026, 11, 26), True),
         ("birthday", "post", d(2026, 11, 26), d(2026, 11, 19), d(2026, 11, 26), False),
     ]
+
+
+@pytest.mark.parametrize(
+    ("occasion", "channel", "due_date", "late"),
+    [("birthday", "post", d(2026, 11, 17), False), ("birthday", "post", d(2026, 11, 19), True),
+     ("birthday", "email", d(2026, 11, 26), False), ("thank_you", "post", d(2026, 11, 24), False)],
+)  # fmt: skip
+def test_a_card_is_late_when_due_after_its_mail_by_date(
+    occasion: str, channel: str, due_date: dt.date, late: bool
+) -> None:
+    """An outbox row is late when it is posted and due after the day it should have been mailed."""
+    assert is_late(occasion, channel, d(2026, 11, 24), due_date, config()) is late

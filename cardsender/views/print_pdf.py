@@ -67,6 +67,8 @@ class PrintedCard:
     owner: str
     suggestion: str
     address: tuple[str, ...] = ()
+    # Mailed after its mail-by date: it reaches the customer after their day.
+    late: bool = False
 
 
 @cache
@@ -361,12 +363,15 @@ def _guide(canvas: Canvas, cards: Sequence[PrintedCard], batch: str) -> None:
         canvas.setPageSize(letter)
         canvas.setFont(BOLD, 16)
         canvas.setFillColor(colors.black)
-        canvas.drawString(left, top - 16, f"Writer's guide, batch {batch}: {len(cards)} cards")
+        late = sum(1 for item in cards if item.late)
+        canvas.drawString(left, top - 16, f"Writer's guide, batch {batch}: {len(cards)} cards" + (
+            f", {late} late" if late else ""))  # fmt: skip
         return draw_row(row_lines(headers, BOLD), top - 28, BOLD)
 
     y = new_page()
     for number, item in enumerate(cards, start=1):
-        cells = (str(number), f"{item.name} ({item.customer_id})", item.occasion, item.last_purchase, item.notes,
+        occasion = f"{item.occasion}, late" if item.late else item.occasion
+        cells = (str(number), f"{item.name} ({item.customer_id})", occasion, item.last_purchase, item.notes,
                  str(item.years), item.owner, item.suggestion)  # fmt: skip
         lines = row_lines(cells, FONT)
         if y - (max(len(cell) for cell in lines) * leading + 2 * pad) < bottom:
