@@ -100,6 +100,9 @@ class MailCalendar:
     subdivision: str = ""
     closed: tuple[ClosedDay, ...] = ()
     _shut: dict[int, frozenset[dt.date]] = field(default_factory=dict, compare=False, repr=False)
+    # The answers already found: planning 100,000 customers asks about the same few hundred days.
+    _before: dict[dt.date, dt.date] = field(default_factory=dict, compare=False, repr=False)
+    _after: dict[dt.date, dt.date] = field(default_factory=dict, compare=False, repr=False)
 
     def _shut_in(self, year: int) -> frozenset[dt.date]:
         found = self._shut.get(year)
@@ -117,11 +120,17 @@ class MailCalendar:
 
     def on_or_before(self, day: dt.date) -> dt.date:
         """Return the day itself when it is a mail day, else the mail day before."""
-        return self._walk(day, -DAY)
+        found = self._before.get(day)
+        if found is None:
+            found = self._before[day] = self._walk(day, -DAY)
+        return found
 
     def on_or_after(self, day: dt.date) -> dt.date:
         """Return the day itself when it is a mail day, else the next mail day."""
-        return self._walk(day, DAY)
+        found = self._after.get(day)
+        if found is None:
+            found = self._after[day] = self._walk(day, DAY)
+        return found
 
     def _walk(self, day: dt.date, step: dt.timedelta) -> dt.date:
         start = day
