@@ -25,6 +25,9 @@ from cardsender.store.dialect import insert_if_new, insert_or_ignore
 from cardsender.store.schema import contact_events, customers, digests
 from cardsender.views.labels import occasion_label
 
+# A posted card past its mail-by date: it still goes today, and reaches the customer after their day.
+LATE = ", LATE: its mail-by date has passed, so mail it today"
+
 
 @dataclass(frozen=True, slots=True)
 class Digest:
@@ -103,7 +106,7 @@ def compose(store: Store, config: Config, today: dt.date) -> Digest:
         lines.append(f"- {who(entry.name, entry.customer_id)}, {entry.owner or 'no owner'}: {why}{overdue}{bought}")
     lines += ["", f"Posted cards to print and mail today ({len(posted)}):"]
     lines += [f"- {who(names.get(t.customer_id, ''), t.customer_id)}: {occasion_label(t.occasion)}, "
-              f"arrives {t.occasion_date.isoformat()}" for t in posted]  # fmt: skip
+              f"arrives {t.arrives.isoformat()}{LATE if t.late else ''}" for t in posted]  # fmt: skip
     if posted:
         lines.append("  Print them with: cardsender print")
     for title, state in (("Held for review or approval", "held"), ("Fate unknown", "unknown"), ("Failed", "failed")):

@@ -268,3 +268,24 @@ def test_lines_break_where_reportlab_breaks_them(width: float) -> None:
              "", "  spaced   out  "]  # fmt: skip
     for text in texts:
         assert _wrap(text, FONT, 11, width) == (simpleSplit(text, FONT, 11, width) or [""]), text
+
+
+def test_a_posted_card_past_its_mail_by_date_is_marked_late_everywhere(shop: Workspace, tmp_path: Path) -> None:
+    """On Monday Dec 7 the birthdays of Dec 12 (mail by Friday Dec 4) go on that mail day, arriving Dec 14:
+    plan, its JSON, the digest, print's summary and the writer's guide all say they are late."""
+    planned = run(shop, "plan", "--on", "2026-12-07")
+    assert planned.exit_code == 0, planned.output
+    birthdays = [line for line in planned.stdout.splitlines() if "Birthday" in line]
+    assert len(birthdays) == 3
+    assert all("2026-12-14" in line and "late (its mail-by date has passed)" in line for line in birthdays)
+    assert "3 late" in planned.stdout.splitlines()[-1]
+    cards = json.loads(run(shop, "plan", "--on", "2026-12-07", "--json").stdout)
+    assert [card.get("late") for card in cards if card["occasion"] == "birthday"] == [True] * 3
+    digest = run(shop, "digest", "--on", "2026-12-07").stdout
+    assert digest.count("Birthday, arrives 2026-12-14, LATE: its mail-by date has passed, so mail it today") == 3
+    out = tmp_path / "late.pdf"
+    printed = run(shop, "print", "--from", "2026-12-07", "--to", "2026-12-11", "--out", str(out))
+    assert printed.exit_code == 0, printed.output
+    assert "3 late" in printed.stdout
+    guide = " ".join(pypdf.PdfReader(out).pages[0].extract_text().split())
+    assert guide.count("Birthday, late") == 3
