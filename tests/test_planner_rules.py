@@ -14,16 +14,9 @@ from cardsender.errors import ConfigError
 from cardsender.planner import CustomerFacts, Purchase, Touch, clock_start, is_late, plan_customer, simulate
 from cardsender.records import Birthday, Card
 from cardsender.rules import ClosedDay, parse_closed_day
+from tests.test_planner import config
 
 d = dt.date
-
-
-def config(**sections: Any) -> Config:
-    """Return a US office's config with a start date long ago, plus any sections given."""
-    data: dict[str, Any] = {"office": {"start_date": "2020-01-01", "country": "US"}}
-    for name, values in sections.items():
-        data.setdefault(name, {}).update(values)
-    return parse_config(data, None)
 
 
 def email(**kwargs: Any) -> CustomerFacts:
