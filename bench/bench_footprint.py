@@ -1,6 +1,6 @@
 """Benchmark the service's footprint: an idle service's memory and CPU, and how fast the command line starts.
 
-Targets (issue 7): an idle service at most 80 MB resident and under 1% CPU over 60 seconds;
+Targets: an idle service at most 80 MB resident and under 1% CPU over 60 seconds;
 ``cardsender --help`` in at most 0.15 s wall, measured beside ``python -c pass`` in the
 same run (medians of several runs).  Linux: memory and CPU are read from /proc.
 

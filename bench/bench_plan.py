@@ -1,6 +1,6 @@
 """Benchmark the planner: one day for 100,000 customers, and a 365-day forecast for 10,000.
 
-Targets (issue 3): planning one day takes at most 1.5 times the bare SQL query
+Targets: planning one day takes at most 1.5 times the bare SQL query
 that reads the same customers with their last-touch date, both measured here;
 peak memory at most 500 MB; the forecast in at most 10 s.  Each figure is the
 median of several runs, each in a fresh process so that peak memory is its own.

@@ -1,6 +1,6 @@
 """Benchmark print batches: 10,000 quarter-fold cards in one batch against a bare reportlab canvas loop.
 
-Target (issue 6): at least 0.5 times the pages per second of a bare canvas loop that
+Target: at least 0.5 times the pages per second of a bare canvas loop that
 draws the same text with the same embedded font, measured in the same run; peak memory
 at most 300 MB at 10,000 cards.  Each run is a fresh process, so its peak memory
 (``ru_maxrss``) is its own; the figures are medians of several runs.

@@ -1,6 +1,6 @@
 """Benchmark card rendering: 10,000 cards (subject, text and HTML) through cardsender's sandboxed templates.
 
-Target (issue 4): at least 0.5 times the speed of a bare Jinja2 ``Environment``
+Target: at least 0.5 times the speed of a bare Jinja2 ``Environment``
 rendering the same template files with the same data, measured in the same run.
 Both sides render from compiled templates (each is rendered once before timing);
 the figure is the median of several runs.

@@ -1,6 +1,6 @@
 """Benchmark sending: 2,000 cards through ``SendCycle.run`` to a local SMTP sink, against bare smtplib loops.
 
-Target (issue): 2,000 messages to a local SMTP sink (an aiosmtpd process) at
+Target: 2,000 messages to a local SMTP sink (an aiosmtpd process) at
 least 0.9 times the messages per second of a bare smtplib loop that sends
 equivalent messages over one connection, in the same run.  The figure for one
 connection per message (as mailmerge does) is printed for comparison.

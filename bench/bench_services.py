@@ -1,6 +1,6 @@
 """Benchmark several services sharing one PostgreSQL database: cards per second with 1, 2 and 4 services.
 
-The issue (several services on one PostgreSQL database sharing two offices' sending)
+No target is set for several services on one PostgreSQL database sharing two offices' sending
 sets no number; this measures how the throughput changes with the number of services,
 against one service measured in the same run.
 

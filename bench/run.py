@@ -1,6 +1,6 @@
 """Run every benchmark and print one table: each figure, its baseline from the same run, the ratio, the target.
 
-    python bench/run.py            # the full sizes of the issues (several minutes)
+    python bench/run.py            # the full sizes the targets are set at (several minutes)
     python bench/run.py --quick    # smaller sizes, in about a minute
 
 Each benchmark runs as its own process (its full output is shown with --verbose); this
@@ -28,7 +28,7 @@ QUICK = {
     "bench_services.py": ["--cards", "200", "--repeat", "1"],
 }
 NUMBER = r"([\d,]+(?:\.\d+)?)"
-# The issue sets no number for several services; on 2 cores, more services must at least not be slower than one.
+# No number is set for several services; on 2 cores, more services must at least not be slower than one.
 TARGET_SERVICES = ">= 1.0 (2 cores)"
 
 
@@ -127,7 +127,7 @@ def main() -> None:
     widths = [max(len(getattr(r, f)) for r in (headers, *table)) for f in Row.__slots__]
     for row in (headers, *table):
         print("  ".join(getattr(row, f).ljust(w) for f, w in zip(Row.__slots__, widths, strict=True)).rstrip())
-    size = "quick sizes" if args.quick else "the issues' sizes"
+    size = "quick sizes" if args.quick else "full sizes"
     print(f"{len(table)} figures at {size} in {time.monotonic() - started:.0f} s")
 
 

@@ -16,7 +16,7 @@ from cardsender.errors import ConfigError
 from cardsender.records import Birthday
 from cardsender.rules import ClosedDay, WeekdayRule
 
-# Settled first when two dated cards collide: the higher priority wins (issue 3).
+# Settled first when two dated cards collide: the higher priority wins.
 DATED_OCCASIONS = ("birthday", "thank_you", "thanksgiving", "april_fools")
 OCCASIONS = (*DATED_OCCASIONS, "check_in")
 PRIORITY = {name: rank for rank, name in enumerate(OCCASIONS)}

@@ -33,7 +33,7 @@ SIMULATION_STEP_DAYS = 60
 # First check-ins of customers without history are spread over these days after they were added.
 FIRST_CHECK_IN_DAYS = (49, 63)
 
-# Outbox states (the outbox issue adds the transitions).
+# Outbox states, as the planner reads them (the outbox moves a card between them).
 OPEN_STATES = frozenset({"pending", "held"})
 # A card staff skipped (stored as cancelled, "skipped by staff"): it settles its gap, and no other
 # check-in is planned for the same last contact.
