@@ -1,8 +1,8 @@
 """Benchmark several services sharing one PostgreSQL database: cards per second with 1, 2 and 4 services.
 
-No target is set for several services on one PostgreSQL database sharing two offices' sending
-sets no number; this measures how the throughput changes with the number of services,
-against one service measured in the same run.
+No number is set for several services on one PostgreSQL database sharing two offices'
+sending: this measures how the throughput changes with the number of services, against
+one service measured in the same run.
 
 For each number of services: a fresh schema of its own in the PostgreSQL database;
 ``--cards`` customers imported through the command line, half in each of two offices
