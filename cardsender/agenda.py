@@ -35,6 +35,7 @@ from cardsender.planner import (
     plan_customer,
     simulate,
 )
+from cardsender.records import name_and_id
 from cardsender.store import Store
 from cardsender.store.planning import load_facts
 from cardsender.store.schema import contact_events, customers, outbox
@@ -257,7 +258,7 @@ class CustomerForecast:
     @property
     def who(self) -> str:
         """Return the customer as staff know them: "Name (id)", or the id alone without a name."""
-        return f"{self.name} ({self.customer_id})" if self.name and self.name != self.customer_id else self.customer_id
+        return name_and_id(self.name, self.customer_id)
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON form used by ``forecast --json``."""
@@ -434,6 +435,8 @@ class CoverageReport:
     first_cards_planned_by: dt.date | None = None
     # Of the breaches ahead, those the plan would cause (the rest are customers already overdue).
     breaches_by_plan_next_14_days: list[str] = field(default_factory=list)
+    # The breaches ahead as staff know the customers: "Name (id)".
+    breach_names: list[str] = field(default_factory=list)
     cards_per_month: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
@@ -519,5 +522,6 @@ def coverage_report(store: Store, config: Config, today: dt.date) -> CoverageRep
         never_contacted=len(never),
         first_cards_planned_by=planned_by,
         breaches_by_plan_next_14_days=[c.customer_id for c in ahead.breached_by_plan],
+        breach_names=[c.who for c in ahead.over_limit],
         cards_per_month=count_by_month(year_cards),
     )

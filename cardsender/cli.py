@@ -18,7 +18,7 @@ from cardsender import __version__, clock
 from cardsender.config import DATE_FORMATS, load_config
 from cardsender.errors import CardsenderError, InputError
 from cardsender.lazy import LazyModule
-from cardsender.records import CARD_OCCASIONS, EVENT_KINDS, RESOLUTIONS
+from cardsender.records import CARD_OCCASIONS, EVENT_KINDS, RESOLUTIONS, name_and_id
 from cardsender.table import format_table
 from cardsender.views.labels import occasion_label
 
@@ -914,7 +914,7 @@ def send(ctx: click.Context, on: str | None, dry_run: bool, limit: int | None) -
 
 def _outbox_rows(rows: list[OutboxRow]) -> str:
     lines = [
-        (str(r.row), r.state, f"{r.customer_name} ({r.customer_id})" if r.customer_name else r.customer_id,
+        (str(r.row), r.state, name_and_id(r.customer_name, r.customer_id),
          occasion_label(r.occasion), r.channel, r.occasion_date.isoformat(), str(r.attempts), r.last_error or r.reason)
         for r in rows
     ]  # fmt: skip

@@ -17,6 +17,7 @@ from cardsender import agenda
 from cardsender import message as outgoing
 from cardsender.config import Config
 from cardsender.message import OutgoingMessage, mail_address
+from cardsender.records import name_and_id
 from cardsender.store import Store
 from cardsender.store import customers as customer_queries
 from cardsender.store import lease as leases
@@ -52,11 +53,6 @@ def _last_purchases(store: Store, ids: list[str]) -> dict[str, str]:
         for external_id, occurred_at, summary in conn.execute(query):
             found[str(external_id)] = f"{summary or 'a purchase'} ({occurred_at:%Y-%m-%d})"
     return found
-
-
-def who(name: str, customer_id: str) -> str:
-    """Return a customer as staff know them: "Name (id)", or the id alone when no other name is on file."""
-    return f"{name} ({customer_id})" if name and name != customer_id else customer_id
 
 
 def _coverage_details(report: agenda.CoverageReport, limit: int) -> list[str]:
@@ -103,9 +99,11 @@ def compose(store: Store, config: Config, today: dt.date) -> Digest:
                else f"{entry.days_since_contact} days since the last contact")  # fmt: skip
         overdue = ", OVERDUE" if entry.overdue else ""
         bought = f"; last purchase {purchases[entry.customer_id]}" if entry.customer_id in purchases else ""
-        lines.append(f"- {who(entry.name, entry.customer_id)}, {entry.owner or 'no owner'}: {why}{overdue}{bought}")
+        lines.append(
+            f"- {name_and_id(entry.name, entry.customer_id)}, {entry.owner or 'no owner'}: {why}{overdue}{bought}"
+        )
     lines += ["", f"Posted cards to print and mail today ({len(posted)}):"]
-    lines += [f"- {who(names.get(t.customer_id, ''), t.customer_id)}: {occasion_label(t.occasion)}, "
+    lines += [f"- {name_and_id(names.get(t.customer_id, ''), t.customer_id)}: {occasion_label(t.occasion)}, "
               f"arrives {t.arrives.isoformat()}{LATE if t.late else ''}" for t in posted]  # fmt: skip
     if posted:
         lines.append("  Print them with: cardsender print")
@@ -113,11 +111,11 @@ def compose(store: Store, config: Config, today: dt.date) -> Digest:
         rows = [r for r in waiting if r.state == state]
         if rows:
             lines += ["", f"{title} ({len(rows)}):"]
-            lines += [f"- row {r.row}: {who(r.customer_name or names.get(r.customer_id, ''), r.customer_id)}, "
+            lines += [f"- row {r.row}: {name_and_id(r.customer_name or names.get(r.customer_id, ''), r.customer_id)}, "
                       f"{occasion_label(r.occasion)}: {r.last_error}" for r in rows]  # fmt: skip
     if missed:
         lines += ["", f"Missed, past their grace days ({len(missed)}):"]
-        lines += [f"- {who(names.get(t.customer_id, ''), t.customer_id)}: {occasion_label(t.occasion)} of "
+        lines += [f"- {name_and_id(names.get(t.customer_id, ''), t.customer_id)}: {occasion_label(t.occasion)} of "
                   f"{t.occasion_date.isoformat()} by {t.channel}" for t in missed]  # fmt: skip
     if unposted:
         lines += ["", "Printed, not yet marked mailed:"]

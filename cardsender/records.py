@@ -92,6 +92,11 @@ class ContactEvent:
         return self.kind in TOUCH_KINDS
 
 
+def name_and_id(name: str, customer_id: str) -> str:
+    """Return a customer as staff know them: "Name (id)", or the id alone when no other name is on file."""
+    return f"{name} ({customer_id})" if name and name != customer_id else customer_id
+
+
 # The reason ``skip`` records on a card it cancels; the planner then plans no other check-in for that gap.
 SKIPPED_BY_STAFF = "skipped by staff"
 

@@ -311,6 +311,7 @@ REPORT = CoverageReport(
     at_risk=[call(900, "Rita Risk", 60, overdue=False)],
     overdue=[call(1, "Ola Overdue", 80)],
     breaches_next_14_days=["b1", "b2"],
+    breach_names=["b1", "b2"],  # customers with no name on file are shown by id
     cards_this_month={"check_in": 40, "birthday": 12},
     cards_this_year={"check_in": 140, "birthday": 42, "april_fools": 300},
     never_contacted=20,
@@ -419,7 +420,9 @@ def test_report_uses_the_configured_limits(tmp_path: Path) -> None:
 def test_report_without_contactable_customers_says_so(tmp_path: Path) -> None:
     """With nobody reachable by card there is no percentage, only a sentence saying so."""
     path = tmp_path / "report.pdf"
-    report = replace(REPORT, contactable=0, touched_within_limit=0, at_risk=[], overdue=[], breaches_next_14_days=[])
+    report = replace(
+        REPORT, contactable=0, touched_within_limit=0, at_risk=[], overdue=[], breaches_next_14_days=[], breach_names=[]
+    )
     write_report_pdf(report, path, office_name="Harbour Street Bikes")
     _, text = read_pdf(path)
     lines = [line.strip() for line in text.splitlines()]

@@ -92,7 +92,7 @@ def _story(report: CoverageReport, office_name: str, kit: KeepInTouchConfig, wid
         _counts(report, kit, width),
     ]
     if report.breaches_next_14_days:
-        listed = ", ".join(_text(cid) for cid in report.breaches_next_14_days[:MAX_BREACHES_LISTED])
+        listed = ", ".join(_text(who) for who in report.breach_names[:MAX_BREACHES_LISTED])
         more = len(report.breaches_next_14_days) - MAX_BREACHES_LISTED
         tail = f" and {more} more" if more > 0 else ""
         caused = len(report.breaches_by_plan_next_14_days)
