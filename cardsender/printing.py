@@ -20,7 +20,7 @@ from cardsender import agenda, cards
 from cardsender.config import Config
 from cardsender.errors import InputError, NotFoundError
 from cardsender.planner import is_late
-from cardsender.private import open_private, private_folder, remove_stale_temp_files, temp_name
+from cardsender.private import private_folder, remove_stale_temp_files, reserve_private, temp_name
 from cardsender.records import ContactEvent, Customer
 from cardsender.render import TemplateError
 from cardsender.store import Store, traces
@@ -191,7 +191,7 @@ def _write_beside(out: Path, write: Callable[[Path], None]) -> Path:
     """
     private_folder(out.parent)
     temporary = temp_name(out)
-    open_private(temporary, "wb").close()  # the PDF writer truncates the file, which keeps its mode
+    reserve_private(temporary)  # the PDF writer truncates the file, which keeps its mode
     try:
         write(temporary)
     except BaseException:

@@ -244,8 +244,7 @@ class SendCycle:
 
     def _daily_allowance(self) -> int:
         with self.store.begin() as conn:
-            sent = queries.count_sent_since(conn, self.now() - dt.timedelta(days=1))
-        return self.config.email.rate_per_day - sent
+            return self.config.email.rate_per_day - queries.emails_used_today(conn, self.now())
 
     def _still_due(self, claimed: list[queries.OutboxRow]) -> dict[int, str | None]:
         """Check each claimed row against the planner as of now: None when still due, else why not."""

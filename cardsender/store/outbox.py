@@ -262,12 +262,7 @@ def take_slot(
         conn.execute(insert_or_ignore(conn, send_pace, ("name",)).values(name=PACE, next_slot_at=now))
         next_slot = _locked_pace(conn)
         assert next_slot is not None
-    day_and_flight = or_(
-        and_(outbox.c.state == "sent", outbox.c.channel == "email", outbox.c.sent_at >= now - dt.timedelta(days=1)),
-        and_(outbox.c.state == "sending", outbox.c.slot_at.is_not(None)),
-    )
-    used = int(conn.execute(select(func.count()).where(day_and_flight)).scalar() or 0)
-    if used >= per_day:
+    if emails_used_today(conn, now) >= per_day:
         return None
     slot: dt.datetime = max(now, next_slot)
     conn.execute(send_pace.update().where(send_pace.c.name == PACE).values(next_slot_at=slot + interval))
@@ -289,6 +284,16 @@ def transaction_began(conn: Connection, row: int) -> bool:
     """Return whether a card's SMTP transaction was recorded as begun."""
     query = select(outbox.c.smtp_started_at).where(outbox.c.id == row)
     return conn.execute(query).scalar() is not None
+
+
+def emails_used_today(conn: Connection, now: dt.datetime) -> int:
+    """Return the day's count of the mail account's limit: the email sent in the last 24 hours, and the cards
+    holding a slot now, whoever sends them."""
+    day_and_flight = or_(
+        and_(outbox.c.state == "sent", outbox.c.channel == "email", outbox.c.sent_at >= now - dt.timedelta(days=1)),
+        and_(outbox.c.state == "sending", outbox.c.slot_at.is_not(None)),
+    )
+    return int(conn.execute(select(func.count()).where(day_and_flight)).scalar() or 0)
 
 
 def mark_started(conn: Connection, row: int, worker: str, now: dt.datetime) -> bool:
