@@ -60,8 +60,12 @@ def main() -> None:
         demo = Path(tmp, "demo")
         subprocess.run([str(script), "demo", str(demo)], check=True, capture_output=True)
         env = dict(os.environ, XDG_STATE_HOME=str(Path(tmp, "state")))
-        service = subprocess.Popen([str(script), "--config", str(demo / "cardsender.toml"), "run"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)  # fmt: skip
+        service = subprocess.Popen(
+            [str(script), "--config", str(demo / "cardsender.toml"), "run"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
         try:
             time.sleep(10)  # start-up and its first cycle
             before, started = cpu_seconds(service.pid), time.monotonic()

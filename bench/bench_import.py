@@ -37,10 +37,26 @@ LAST = ["Ødegård", "Żółć", "García", "Smith", "Nguyễn", "Yamada", "Brow
 DOMAINS = ["example.com", "gmail.com", "outlook.com", "yahoo.ca", "shop.example.org", "mail.example.fr"]
 KINDS = ["purchase", "call", "visit", "email", "meeting", "card", "note"]
 HEADER = [
-    "id", "first_name", "last_name", "email", "birthday", "country", "subdivision", "street", "city",
-    "postal_code", "channel", "language", "owner", "customer_since", "no_email", "no_post", "no_humor",
-    "do_not_contact", "notes",
-]  # fmt: skip
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "birthday",
+    "country",
+    "subdivision",
+    "street",
+    "city",
+    "postal_code",
+    "channel",
+    "language",
+    "owner",
+    "customer_since",
+    "no_email",
+    "no_post",
+    "no_humor",
+    "do_not_contact",
+    "notes",
+]
 
 
 def write_customers(path: Path, count: int, rng: random.Random) -> None:
@@ -54,12 +70,27 @@ def write_customers(path: Path, count: int, rng: random.Random) -> None:
             birthday = f"{year or '-'}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
             writer.writerow(
                 [
-                    f"C{n:07d}", first, last, f"customer{n}@{rng.choice(DOMAINS)}", birthday, "CA", "ON",
-                    f"{rng.randint(1, 999)} Main St", "Toronto", "M5V 2T6", "", "en", "Ann",
-                    f"20{rng.randint(10, 25)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}", "", "", "no", "",
+                    f"C{n:07d}",
+                    first,
+                    last,
+                    f"customer{n}@{rng.choice(DOMAINS)}",
+                    birthday,
+                    "CA",
+                    "ON",
+                    f"{rng.randint(1, 999)} Main St",
+                    "Toronto",
+                    "M5V 2T6",
+                    "",
+                    "en",
+                    "Ann",
+                    f"20{rng.randint(10, 25)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+                    "",
+                    "",
+                    "no",
+                    "",
                     "Likes tea, not coffee",
                 ]
-            )  # fmt: skip
+            )
 
 
 def write_history(path: Path, count: int, customers: int, rng: random.Random) -> None:

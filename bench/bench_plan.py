@@ -113,8 +113,8 @@ def child(kind: str, path: Path) -> None:
         count = len(rows)
         conn.close()
     else:
-        from cardsender.agenda import forecast, plan_touches
-        from cardsender.config import parse_config
+        from cardsender.config.settings import parse_config
+        from cardsender.planning.agenda import forecast, plan_touches
         from cardsender.store import Store
 
         config = parse_config({"office": {"start_date": "2026-01-01"}}, None)

@@ -31,16 +31,37 @@ INSIDE = (
 
 def make_cards(count: int) -> list[object]:
     """Return ``count`` printed cards with varied names (not timed)."""
-    from cardsender.render import RenderedCard
-    from cardsender.views.print_pdf import PrintedCard
+    from cardsender.cards.render import RenderedCard
+    from cardsender.printing.layout import PrintedCard
 
     cards: list[object] = []
     for n in range(count):
         name = f"{FIRST[n % len(FIRST)]} {LAST[n % len(LAST)]}"
-        card = RenderedCard("birthday", "v1", "en", "Happy birthday", "", "", f"Happy birthday, {name.split()[0]}!",
-                            INSIDE.format(name=name.split()[0], order=1000 + n))  # fmt: skip
-        cards.append(PrintedCard(n, f"C{n:05d}", name, "Birthday", card, "Road bike (March 3, 2026)", "", 3, "Ann",
-                                 "Ask how the Road bike is working out.", ("1 Main St", "Springfield")))  # fmt: skip
+        card = RenderedCard(
+            "birthday",
+            "v1",
+            "en",
+            "Happy birthday",
+            "",
+            "",
+            f"Happy birthday, {name.split()[0]}!",
+            INSIDE.format(name=name.split()[0], order=1000 + n),
+        )
+        cards.append(
+            PrintedCard(
+                n,
+                f"C{n:05d}",
+                name,
+                "Birthday",
+                card,
+                "Road bike (March 3, 2026)",
+                "",
+                3,
+                "Ann",
+                "Ask how the Road bike is working out.",
+                ("1 Main St", "Springfield"),
+            )
+        )
     return cards
 
 
@@ -49,7 +70,7 @@ def child(kind: str, count: int, out: Path) -> None:
     from reportlab.lib.pagesizes import letter
     from reportlab.pdfgen.canvas import Canvas
 
-    from cardsender.views.print_pdf import BOLD, FONT, write_batch_pdf
+    from cardsender.printing.layout import BOLD, FONT, write_batch_pdf
 
     cards = make_cards(count)
     started = time.perf_counter()
@@ -86,8 +107,10 @@ def measure(kind: str, count: int, repeat: int, folder: Path) -> tuple[float, in
         out = folder / f"{kind}-{n}.pdf"
         done = subprocess.run(
             [sys.executable, __file__, "--child", kind, "--cards", str(count), "--out", str(out)],
-            check=True, capture_output=True, text=True,
-        )  # fmt: skip
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         runs.append(json.loads(done.stdout))
         out.unlink()
     return statistics.median(r["seconds"] for r in runs), runs[0]["pages"], max(r["peak_mb"] for r in runs)

@@ -18,15 +18,19 @@ from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
-from cardsender import paths
-from cardsender.cards import card_context, sample_customers
-from cardsender.config import OfficeConfig
-from cardsender.records import CARD_OCCASIONS
-from cardsender.render import CardTemplates
+from cardsender.cards.context import card_context, sample_customers
+from cardsender.cards.render import CardTemplates
+from cardsender.config.settings import OfficeConfig
+from cardsender.domain.records import CARD_OCCASIONS
+from cardsender.system import paths
 
 PARTS = ("subject.txt", "body.txt", "body.html")
-OFFICE = OfficeConfig(name="Harbour Street Bikes", sender_name="Maria Lopez", signature="Maria and the team",
-                      postal_address="12 Harbour Street\nPortland, ME 04101")  # fmt: skip
+OFFICE = OfficeConfig(
+    name="Harbour Street Bikes",
+    sender_name="Maria Lopez",
+    signature="Maria and the team",
+    postal_address="12 Harbour Street\nPortland, ME 04101",
+)
 
 
 def workload(templates: CardTemplates, cards: int) -> list[tuple[list[str], dict[str, Any]]]:
@@ -40,8 +44,9 @@ def workload(templates: CardTemplates, cards: int) -> list[tuple[list[str], dict
         variants = templates.variants(occasion)
         variant = variants[n % len(variants)]
         note = "See you at the Sunday ride!" if n % 3 == 0 else ""
-        context = card_context(customer, history, occasion=occasion, occasion_date=today, today=today,
-                               office=OFFICE, note=note)  # fmt: skip
+        context = card_context(
+            customer, history, occasion=occasion, occasion_date=today, today=today, office=OFFICE, note=note
+        )
         names = [templates.template_name(occasion, variant, part, context.language) for part in PARTS]
         jobs.append((names, context.variables))
     return jobs

@@ -44,25 +44,64 @@ from types import FrameType
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from cardsender import clock
-from cardsender.config import Config, load_config
-from cardsender.delivery.mail import Outcome, SmtpTransport
-from cardsender.fields import parse_customer_fields
-from cardsender.message import OutgoingMessage
-from cardsender.records import ContactEvent
-from cardsender.service import SendCycle
+from cardsender.config.settings import Config, load_config
+from cardsender.domain.records import ContactEvent
+from cardsender.importers.fields import parse_customer_fields
+from cardsender.sending.cycle import SendCycle
+from cardsender.sending.message import OutgoingMessage
+from cardsender.sending.transport import Outcome, SmtpTransport
 from cardsender.store import Store
 from cardsender.store.customers import add_event, insert_customer
+from cardsender.system import clock
 
 HOST = "127.0.0.1"
 TZ = "America/Toronto"
 TARGET = 0.9
 WRITTEN_AT = dt.datetime(2024, 1, 5, 15, 30)
-FIRST = ["Ana", "Zoë", "Łukasz", "José", "太郎", "Ελένη", "Алексей", "محمد", "Thảo", "Olivia", "Noah", "Siobhán",
-         "Priya", "Jürgen", "Yuki", "Liam", "Chloé", "Mateo", "Ngozi", "Søren"]  # fmt: skip
-LAST = ["Silva", "Ødegård", "Żółć", "García", "山田", "Παπαδοπούλου", "Смирнов", "الحسن", "Nguyễn", "Smith",
-        "Tremblay", "Müller", "O'Brien", "Patel", "Kowalski", "Brown", "Martin", "Okafor", "Lefèvre",
-        "Kim"]  # fmt: skip
+FIRST = [
+    "Ana",
+    "Zoë",
+    "Łukasz",
+    "José",
+    "太郎",
+    "Ελένη",
+    "Алексей",
+    "محمد",
+    "Thảo",
+    "Olivia",
+    "Noah",
+    "Siobhán",
+    "Priya",
+    "Jürgen",
+    "Yuki",
+    "Liam",
+    "Chloé",
+    "Mateo",
+    "Ngozi",
+    "Søren",
+]
+LAST = [
+    "Silva",
+    "Ødegård",
+    "Żółć",
+    "García",
+    "山田",
+    "Παπαδοπούλου",
+    "Смирнов",
+    "الحسن",
+    "Nguyễn",
+    "Smith",
+    "Tremblay",
+    "Müller",
+    "O'Brien",
+    "Patel",
+    "Kowalski",
+    "Brown",
+    "Martin",
+    "Okafor",
+    "Lefèvre",
+    "Kim",
+]
 SINK_START_SECONDS = 30.0
 SMTP_TIMEOUT = 60.0
 
@@ -181,8 +220,13 @@ def seed(config: Config, count: int, today: dt.date, seed: int = 7) -> None:
     when = dt.datetime.combine(today - dt.timedelta(days=1), dt.time(11))
     with Store.open(config.database.url) as store, store.begin() as conn:
         for n in range(1, count + 1):
-            fields = {"id": f"C{n:05d}", "first_name": rng.choice(FIRST), "last_name": rng.choice(LAST),
-                      "email": f"customer{n}@example.com", "channel": "email"}  # fmt: skip
+            fields = {
+                "id": f"C{n:05d}",
+                "first_name": rng.choice(FIRST),
+                "last_name": rng.choice(LAST),
+                "email": f"customer{n}@example.com",
+                "channel": "email",
+            }
             row = insert_customer(conn, parse_customer_fields(fields), today - dt.timedelta(days=400), WRITTEN_AT)
             add_event(conn, row, ContactEvent(fields["id"], when, "purchase", "Road bike", "import"), WRITTEN_AT)
 
@@ -197,8 +241,9 @@ def fresh_database(original: Path, db: Path) -> None:
 def cycle(store: Store, config: Config, today: dt.date) -> SendCycle:
     """Return the send cycle for today, as the service makes it, without pauses between messages."""
     office_now = clock.office_now(config.office.timezone)
-    return SendCycle(store, config, today=today, now=clock.utc_now, office_now=office_now, worker="bench",
-                     sleep=lambda _: None)  # fmt: skip
+    return SendCycle(
+        store, config, today=today, now=clock.utc_now, office_now=office_now, worker="bench", sleep=lambda _: None
+    )
 
 
 class TimedTransport:

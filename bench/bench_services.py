@@ -142,8 +142,11 @@ def check_delivery(server: SmtpServer, offices: dict[str, str], senders: set[str
             f"{services} services: {len(missing)} cards not delivered, {len(twice)} delivered more than once "
             f"(e.g. {twice[:3]}), {len(unexpected)} unexpected recipients (e.g. {sorted(unexpected)[:3]})"
         )
-    wrong = [m.rcpt_tos[0] for m in server.messages
-             if m.rcpt_tos[0] in offices and m.mail_from != OFFICES[offices[m.rcpt_tos[0]]][1]]  # fmt: skip
+    wrong = [
+        m.rcpt_tos[0]
+        for m in server.messages
+        if m.rcpt_tos[0] in offices and m.mail_from != OFFICES[offices[m.rcpt_tos[0]]][1]
+    ]
     if wrong:
         raise SystemExit(f"{services} services: {len(wrong)} cards came from the wrong office (e.g. {wrong[:3]})")
 
@@ -198,9 +201,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cards", type=int, default=5000, help="Cards due in all, half in each office.")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--database", default=os.environ.get(POSTGRES_ENV) or DEFAULT_DATABASE,
-                        help=f"PostgreSQL database to create schemas in (default: ${POSTGRES_ENV}, "
-                        f"else {DEFAULT_DATABASE}).")  # fmt: skip
+    parser.add_argument(
+        "--database",
+        default=os.environ.get(POSTGRES_ENV) or DEFAULT_DATABASE,
+        help=f"PostgreSQL database to create schemas in (default: ${POSTGRES_ENV}, else {DEFAULT_DATABASE}).",
+    )
     args = parser.parse_args()
     if args.cards < len(OFFICES) or args.cards % len(OFFICES):
         parser.error(f"--cards must be a positive multiple of {len(OFFICES)} (one half for each office)")

@@ -56,19 +56,27 @@ def rows_of(script: str, out: str) -> list[Row]:
     if script == "bench_import.py":
         customers = number(r"customers\s+[\d,]+ rows\s+median\s+([\d.]+) s", out)
         history = number(r"history\s+[\d,]+ rows\s+median\s+([\d.]+) s", out)
-        return [Row("import customers", f"{customers:.2f} s", "", "", "<= 5 s at 100,000"),
-                Row("import history", f"{history:.2f} s", "", "", "<= 30 s at 1,000,000")]  # fmt: skip
+        return [
+            Row("import customers", f"{customers:.2f} s", "", "", "<= 5 s at 100,000"),
+            Row("import history", f"{history:.2f} s", "", "", "<= 30 s at 1,000,000"),
+        ]
     if script == "bench_plan.py":
         query = number(rf"bare SQL query\s+{NUMBER} s", out)
         plan = number(rf"\n  plan\s+{NUMBER} s", out)
         steady_query = number(rf"steady state.*\n  bare SQL query\s+{NUMBER} s", out)
         steady = number(rf"steady state.*\n.*\n  plan\s+{NUMBER} s", out)
         forecast = number(rf"forecast\s+{NUMBER} s", out)
-        return [Row("plan one day, worst week", f"{plan:.2f} s", f"{query:.2f} s (SQL)", f"{plan / query:.2f}",
-                    "<= 1.5"),
-                Row("plan one day, ordinary", f"{steady:.2f} s", f"{steady_query:.2f} s (SQL)",
-                    f"{steady / steady_query:.2f}", "<= 1.5"),
-                Row("forecast 365 days", f"{forecast:.2f} s", "", "", "<= 10 s at 10,000")]  # fmt: skip
+        return [
+            Row("plan one day, worst week", f"{plan:.2f} s", f"{query:.2f} s (SQL)", f"{plan / query:.2f}", "<= 1.5"),
+            Row(
+                "plan one day, ordinary",
+                f"{steady:.2f} s",
+                f"{steady_query:.2f} s (SQL)",
+                f"{steady / steady_query:.2f}",
+                "<= 1.5",
+            ),
+            Row("forecast 365 days", f"{forecast:.2f} s", "", "", "<= 10 s at 10,000"),
+        ]
     if script == "bench_render.py":
         bare = number(rf"bare jinja2 Environment\s+{NUMBER} s", out)
         ours = number(rf"cardsender \(sandboxed\)\s+{NUMBER} s", out)
@@ -81,28 +89,43 @@ def rows_of(script: str, out: str) -> list[Row]:
         bare = number(rf"bare canvas loop\s+[\d.]+ s\s+{NUMBER} pages/s", out)
         ours = number(rf"cardsender batch\s+[\d.]+ s\s+{NUMBER} pages/s", out)
         memory = number(rf"cardsender batch\s+[\d.]+ s\s+[\d,]+ pages/s\s+{NUMBER} MB", out)
-        return [Row("print cards", f"{ours:,.0f} pages/s", f"{bare:,.0f} pages/s (canvas)", f"{ours / bare:.2f}",
-                    ">= 0.5"),
-                Row("print memory", f"{memory:.0f} MB", "", "", "<= 300 MB at 10,000")]  # fmt: skip
+        return [
+            Row("print cards", f"{ours:,.0f} pages/s", f"{bare:,.0f} pages/s (canvas)", f"{ours / bare:.2f}", ">= 0.5"),
+            Row("print memory", f"{memory:.0f} MB", "", "", "<= 300 MB at 10,000"),
+        ]
     if script == "bench_footprint.py":
         bare = number(rf"python -c pass\s+{NUMBER} s", out)
         helped = number(rf"cardsender --help\s+{NUMBER} s", out)
         memory = number(rf"resident memory\s+{NUMBER} MB", out)
         cpu = number(rf"CPU\s+{NUMBER} %", out)
-        return [Row("cardsender --help", f"{helped:.3f} s", f"{bare:.3f} s (python)", "", "<= 0.15 s"),
-                Row("idle service memory", f"{memory:.0f} MB", "", "", "<= 80 MB"),
-                Row("idle service CPU", f"{cpu:.2f} %", "", "", "< 1 %")]  # fmt: skip
+        return [
+            Row("cardsender --help", f"{helped:.3f} s", f"{bare:.3f} s (python)", "", "<= 0.15 s"),
+            Row("idle service memory", f"{memory:.0f} MB", "", "", "<= 80 MB"),
+            Row("idle service CPU", f"{cpu:.2f} %", "", "", "< 1 %"),
+        ]
     if script == "bench_services.py":
         skipped = re.search(r"^skipped: (.*)$", out, re.MULTILINE)
         if skipped:
             return [Row("4-service PostgreSQL", "skipped", "", "", skipped.group(1))]
         rates = {n: number(rf"\n  {n} services?\s+[\d.]+ s\s+{NUMBER} cards/s", out) for n in (1, 2, 4)}
         one = f"{rates[1]:,.1f} cards/s (1 service)"
-        return [Row("4-service PostgreSQL: 1 service", f"{rates[1]:,.1f} cards/s", "", "", ""),
-                Row("4-service PostgreSQL: 2 services", f"{rates[2]:,.1f} cards/s", one, f"{rates[2] / rates[1]:.2f}",
-                    TARGET_SERVICES),
-                Row("4-service PostgreSQL: 4 services", f"{rates[4]:,.1f} cards/s", one, f"{rates[4] / rates[1]:.2f}",
-                    TARGET_SERVICES)]  # fmt: skip
+        return [
+            Row("4-service PostgreSQL: 1 service", f"{rates[1]:,.1f} cards/s", "", "", ""),
+            Row(
+                "4-service PostgreSQL: 2 services",
+                f"{rates[2]:,.1f} cards/s",
+                one,
+                f"{rates[2] / rates[1]:.2f}",
+                TARGET_SERVICES,
+            ),
+            Row(
+                "4-service PostgreSQL: 4 services",
+                f"{rates[4]:,.1f} cards/s",
+                one,
+                f"{rates[4] / rates[1]:.2f}",
+                TARGET_SERVICES,
+            ),
+        ]
     raise ValueError(script)
 
 

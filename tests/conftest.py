@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from cardsender.config import Config, load_config
+from cardsender.config.settings import Config, load_config
 from cardsender.store import Store
 
 WORKSPACE_CONFIG = """\

@@ -1,6 +1,6 @@
 """Several services on one PostgreSQL database, two offices and one SMTP server.
 
-Shared by ``tests/test_services.py`` and ``bench/bench_services.py``: a config with
+Shared by ``tests/service/test_services.py`` and ``bench/bench_services.py``: a config with
 two offices in different time zones, customers imported through the command line
 with a purchase yesterday (so a thank-you is due today), and ``cardsender run``
 started as real subprocesses.
@@ -20,10 +20,10 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from cardsender import clock
-from cardsender.cli import cli
+from cardsender.cli.commands import cli
 from cardsender.store import Store
 from cardsender.store import outbox as queries
+from cardsender.system import clock
 
 # Each office: its time zone and the address its cards come from.
 OFFICES = {
@@ -96,9 +96,11 @@ class Fleet:
             log = (self.config.parent / f"service-{len(self.processes)}.log").open("w", encoding="utf-8")
             process = subprocess.Popen(
                 [sys.executable, "-m", "cardsender", "--config", str(self.config), "run"],
-                stdout=log, stderr=subprocess.STDOUT, text=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
                 env={**os.environ, "HOME": str(self.config.parent)},
-            )  # fmt: skip
+            )
             log.close()
             self.processes.append(process)
 

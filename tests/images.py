@@ -27,6 +27,10 @@ def ink_difference(pdf: Path, page: int, reference: str) -> float:
     assert image.size == expected.size, (image.size, expected.size)
     ink, expected_ink = ImageOps.invert(image).getbbox(), ImageOps.invert(expected).getbbox()
     assert ink is not None and expected_ink is not None
-    inked = (min(ink[0], expected_ink[0]), min(ink[1], expected_ink[1]),
-             max(ink[2], expected_ink[2]), max(ink[3], expected_ink[3]))  # fmt: skip
+    inked = (
+        min(ink[0], expected_ink[0]),
+        min(ink[1], expected_ink[1]),
+        max(ink[2], expected_ink[2]),
+        max(ink[3], expected_ink[3]),
+    )
     return float(ImageStat.Stat(ImageChops.difference(image.crop(inked), expected.crop(inked))).mean[0])

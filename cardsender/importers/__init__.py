@@ -21,14 +21,14 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from cardsender.errors import ImportFileError, StoreError
+from cardsender.domain.errors import ImportFileError, StoreError
+from cardsender.domain.records import DEFAULT_OFFICE
 from cardsender.importers import csv_customers, history, vcard
 from cardsender.importers.csvfile import CsvReader, CsvRejects, RejectsFile, rejects_path
 from cardsender.importers.email_domains import memoized_domain_checks
 from cardsender.importers.results import ImportResult, Progress, RowError
-from cardsender.private import remove_stale_temp_files
-from cardsender.records import DEFAULT_OFFICE
 from cardsender.store import Store
+from cardsender.system.private import remove_stale_temp_files
 
 __all__ = ["ImportResult", "Progress", "RowError", "import_customers", "import_history"]
 
@@ -57,9 +57,15 @@ def import_customers(
     refuse_folder(path)
     remove_stale_temp_files(path.parent)
     suffix = path.suffix.lower()
-    options: dict[str, Any] = {"today": today, "now": now, "date_format": date_format, "progress": progress,
-                               "offices": tuple(offices), "default_office": default_office,
-                               "office_days": office_days}  # fmt: skip
+    options: dict[str, Any] = {
+        "today": today,
+        "now": now,
+        "date_format": date_format,
+        "progress": progress,
+        "offices": tuple(offices),
+        "default_office": default_office,
+        "office_days": office_days,
+    }
     with memoized_domain_checks():
         if suffix == ".csv":
             with CsvReader(path) as reader, CsvRejects(rejects_path(path), reader.header, reader.delimiter) as rejects:

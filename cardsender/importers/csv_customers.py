@@ -7,10 +7,10 @@ from collections.abc import Collection, Mapping
 
 from sqlalchemy import Connection
 
-from cardsender.errors import ImportFileError, InputError
-from cardsender.fields import canonical_header, parse_customer_fields
+from cardsender.domain.errors import ImportFileError, InputError
 from cardsender.importers.csvfile import CsvReader, CsvRejects
 from cardsender.importers.customer_rows import BATCH_ROWS, CustomerWriter
+from cardsender.importers.fields import canonical_header, parse_customer_fields
 from cardsender.importers.results import ImportResult, Progress, Tally
 
 

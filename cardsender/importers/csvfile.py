@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, BinaryIO, Self
 
-from cardsender.errors import ImportFileError
+from cardsender.domain.errors import ImportFileError
 from cardsender.importers.cells import (
     could_be_double_encoded,
     encoding_name,
@@ -28,7 +28,7 @@ from cardsender.importers.cells import (
     undo_double_encoding,
     unmark,
 )
-from cardsender.private import open_private, temp_name
+from cardsender.system.private import open_private, temp_name
 
 DELIMITERS = ",;\t"
 _CHUNK_BYTES = 1 << 20

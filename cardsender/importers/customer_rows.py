@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from cardsender.errors import InputError
-from cardsender.fields import default_channel
-from cardsender.records import DEFAULT_OFFICE
+from cardsender.domain.errors import InputError
+from cardsender.domain.records import DEFAULT_OFFICE
+from cardsender.importers.fields import default_channel
 from cardsender.store.customers import (
     columns_from_fields,
     customer_id_map,

@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from cardsender.errors import ImportFileError, InputError
-from cardsender.fields import parse_date, parse_id, parse_text
+from cardsender.domain.errors import ImportFileError, InputError
+from cardsender.domain.records import EVENT_KINDS
 from cardsender.importers.csvfile import CsvReader, CsvRejects, header_key
+from cardsender.importers.fields import parse_date, parse_id, parse_text
 from cardsender.importers.results import ImportResult, Progress, Tally
-from cardsender.records import EVENT_KINDS
 from cardsender.store.customers import add_events, customer_id_map
 
 BATCH_ROWS = 5000

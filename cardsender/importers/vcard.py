@@ -35,10 +35,10 @@ from pathlib import Path
 import vobject.base
 from sqlalchemy import Connection
 
-from cardsender.errors import ImportFileError, InputError
-from cardsender.fields import parse_customer_fields
+from cardsender.domain.errors import ImportFileError, InputError
 from cardsender.importers.csvfile import RejectsFile, detect_encoding, open_binary
 from cardsender.importers.customer_rows import CustomerWriter
+from cardsender.importers.fields import parse_customer_fields
 from cardsender.importers.results import ImportResult, Progress, Tally
 
 MAX_CARD_CHARS = 5_000_000  # a card with a large photo is a few hundred KB

@@ -10,10 +10,10 @@ from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-from cardsender.errors import StoreError
-from cardsender.private import create_private_file, private_folder
+from cardsender.domain.errors import StoreError
 from cardsender.store.dialect import configure_engine
 from cardsender.store.migrations import migrate
+from cardsender.system.private import create_private_file, private_folder
 
 
 def _create_database_file(path: Path, url: str) -> None:

@@ -10,16 +10,32 @@ from typing import Any
 from sqlalchemy import Connection, Row, String, func, select
 from sqlalchemy.sql.dml import Insert
 
-from cardsender.errors import NotFoundError
-from cardsender.records import TOUCH_KINDS, Birthday, ContactEvent, Customer
+from cardsender.domain.errors import NotFoundError
+from cardsender.domain.records import TOUCH_KINDS, Birthday, ContactEvent, Customer
 from cardsender.store.dialect import insert_if_new, insert_or_ignore, upsert
 from cardsender.store.schema import contact_events, customers
 
 _PLAIN_COLUMNS = (
-    "first_name", "last_name", "email", "country", "subdivision", "street", "city", "postal_code",
-    "channel", "language", "owner", "customer_since", "no_email", "no_post", "no_humor",
-    "do_not_contact", "notes", "email_bouncing", "office",
-)  # fmt: skip
+    "first_name",
+    "last_name",
+    "email",
+    "country",
+    "subdivision",
+    "street",
+    "city",
+    "postal_code",
+    "channel",
+    "language",
+    "owner",
+    "customer_since",
+    "no_email",
+    "no_post",
+    "no_humor",
+    "do_not_contact",
+    "notes",
+    "email_bouncing",
+    "office",
+)
 
 
 def columns_from_fields(values: Mapping[str, Any]) -> dict[str, Any]:

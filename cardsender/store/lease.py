@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, or_, select
 
-from cardsender.processes import worker_is_gone
 from cardsender.store.dialect import insert_if_new, insert_or_ignore
 from cardsender.store.schema import service_lease
+from cardsender.system.processes import worker_is_gone
 
 SERVICE = "service"
 # A lease whose heartbeat is older than this belongs to a service that is gone.

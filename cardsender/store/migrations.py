@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from cardsender.errors import StoreError
+from cardsender.domain.errors import StoreError
 from cardsender.store import schema
 
 Migration = tuple[int, str, Callable[[Connection], None] | None]

@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from cardsender.planner import Touch
-from cardsender.records import DEFAULT_OFFICE, ContactEvent
-from cardsender.store.cards import use_note
+from cardsender.domain.records import DEFAULT_OFFICE, ContactEvent
+from cardsender.planning.planner import Touch
 from cardsender.store.customers import add_event
 from cardsender.store.dialect import insert_if_new, insert_or_ignore, lock_row
+from cardsender.store.notes import use_note
 from cardsender.store.schema import customers, outbox, send_pace
 
 STATES = ("pending", "held", "sending", "sent", "failed", "unknown", "cancelled", "printed", "mailed")
@@ -82,11 +82,27 @@ class OutboxRow:
 
 
 _COLUMNS = (
-    outbox.c.id, outbox.c.customer_id, customers.c.external_id, outbox.c.occasion, outbox.c.channel,
-    outbox.c.occasion_date, outbox.c.due_date, outbox.c.expires_on, outbox.c.state, outbox.c.attempts,
-    outbox.c.last_error, outbox.c.server_reply, outbox.c.message_id, outbox.c.variant, outbox.c.reason,
-    outbox.c.updated_at, outbox.c.batch, customers.c.office, customers.c.first_name, customers.c.last_name,
-)  # fmt: skip
+    outbox.c.id,
+    outbox.c.customer_id,
+    customers.c.external_id,
+    outbox.c.occasion,
+    outbox.c.channel,
+    outbox.c.occasion_date,
+    outbox.c.due_date,
+    outbox.c.expires_on,
+    outbox.c.state,
+    outbox.c.attempts,
+    outbox.c.last_error,
+    outbox.c.server_reply,
+    outbox.c.message_id,
+    outbox.c.variant,
+    outbox.c.reason,
+    outbox.c.updated_at,
+    outbox.c.batch,
+    customers.c.office,
+    customers.c.first_name,
+    customers.c.last_name,
+)
 
 
 _FIELDS = tuple(field.name for field in fields(OutboxRow))
@@ -102,9 +118,13 @@ AWAITING_APPROVAL = "waiting for approval"
 
 
 def record_touches(
-    conn: Connection, touches: Iterable[Touch], row_ids: dict[str, int], grace_days: int, now: dt.datetime,
+    conn: Connection,
+    touches: Iterable[Touch],
+    row_ids: dict[str, int],
+    grace_days: int,
+    now: dt.datetime,
     hold: bool = False,
-) -> int:  # fmt: skip
+) -> int:
     """Insert planned touches as pending rows (held for approval with ``hold``), keeping any row under the key.
 
     Rows go in key order, so that services planning the same cards at once (PostgreSQL) wait for one
@@ -191,9 +211,14 @@ def of_office(office: str) -> Any:
 
 
 def claim_due(
-    conn: Connection, today: dt.date, now: dt.datetime, worker: str, lease: dt.timedelta, limit: int | None,
+    conn: Connection,
+    today: dt.date,
+    now: dt.datetime,
+    worker: str,
+    lease: dt.timedelta,
+    limit: int | None,
     office: str = DEFAULT_OFFICE,
-) -> list[OutboxRow]:  # fmt: skip
+) -> list[OutboxRow]:
     """Mark due pending email rows of an office ``sending`` under this worker's claim, and return them.
 
     Run in a short transaction of its own.  On PostgreSQL the rows are first selected ``FOR UPDATE SKIP
@@ -214,8 +239,14 @@ def claim_due(
     )
     if limit is not None:
         due = due.limit(limit)
-    mark = {"state": "sending", "claimed_by": worker, "lease_until": now + lease, "updated_at": now,
-            "slot_at": None, "smtp_started_at": None}  # fmt: skip
+    mark = {
+        "state": "sending",
+        "claimed_by": worker,
+        "lease_until": now + lease,
+        "updated_at": now,
+        "slot_at": None,
+        "smtp_started_at": None,
+    }
     if conn.dialect.name == "postgresql":
         ids = [int(row_id) for row_id in conn.execute(due.with_for_update(skip_locked=True)).scalars()]
         if not ids:
@@ -303,14 +334,34 @@ def mark_started(conn: Connection, row: int, worker: str, now: dt.datetime) -> b
 
 
 def mark_sent(
-    conn: Connection, claimed: OutboxRow, worker: str, now: dt.datetime, office_now: dt.datetime, *,
-    message_id: str, reply: str, content_hash: str, variant: str, summary: str, note: str,
-) -> bool:  # fmt: skip
+    conn: Connection,
+    claimed: OutboxRow,
+    worker: str,
+    now: dt.datetime,
+    office_now: dt.datetime,
+    *,
+    message_id: str,
+    reply: str,
+    content_hash: str,
+    variant: str,
+    summary: str,
+    note: str,
+) -> bool:
     """Record a card as sent, with its contact event (the 70-day clock restarts) and its note used up."""
     done = finish(
-        conn, claimed.row, worker, now, state="sent", sent_at=now, attempts=claimed.attempts + 1,
-        message_id=message_id, server_reply=reply, content_hash=content_hash, variant=variant, last_error="",
-    )  # fmt: skip
+        conn,
+        claimed.row,
+        worker,
+        now,
+        state="sent",
+        sent_at=now,
+        attempts=claimed.attempts + 1,
+        message_id=message_id,
+        server_reply=reply,
+        content_hash=content_hash,
+        variant=variant,
+        last_error="",
+    )
     if not done:
         return False
     event = ContactEvent(claimed.customer_id, office_now, "card", summary, source="card")
