@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cardsender import __version__
+from cardsender.cards.context import years_as_customer
 from cardsender.domain.errors import InputError
 from cardsender.domain.records import DEFAULT_OFFICE, EVENT_KINDS, OPT_FLAGS, ContactEvent, Customer
 from cardsender.importers.fields import FIELDS, canonical_header, parse_customer_fields, parse_text
@@ -105,13 +106,6 @@ def summarize(customer: Customer, last_touch: dt.datetime | None, today: dt.date
         return CustomerSummary(customer, None, None)
     last = last_touch.date()
     return CustomerSummary(customer, last, (today - last).days)
-
-
-def years_as_customer(customer: Customer, first_contact: dt.date | None, today: dt.date) -> int:
-    """Return whole years as a customer: from customer_since, else the earliest contact, else the day added."""
-    since = customer.customer_since or first_contact or customer.added_on or today
-    years = today.year - since.year - ((today.month, today.day) < (since.month, since.day))
-    return max(years, 0)
 
 
 def list_customers(store: Store, today: dt.date) -> list[CustomerSummary]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,6 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 
-from cardsender.app.customer_ops import years_as_customer
 from cardsender.cards.render import (
     CARD_FRONT_MAX,
     CardTemplates,
@@ -126,6 +125,13 @@ def age_on(birth_year: int | None, birth_month: int, birth_day: int, day: dt.dat
     if not birth_year:
         return None
     return day.year - birth_year - ((day.month, day.day) < (birth_month, birth_day))
+
+
+def years_as_customer(customer: Customer, first_contact: dt.date | None, today: dt.date) -> int:
+    """Return whole years as a customer: from customer_since, else the earliest contact, else the day added."""
+    since = customer.customer_since or first_contact or customer.added_on or today
+    years = today.year - since.year - ((today.month, today.day) < (since.month, since.day))
+    return max(years, 0)
 
 
 def card_context(
@@ -465,8 +471,10 @@ def sample_customers() -> list[tuple[str, Customer, list[ContactEvent]]]:
     ]
 
 
-def check_templates(config: Config) -> tuple[int, list[TemplateProblem]]:
+def check_templates(config: Config, overflow: Callable[[RenderedCard], list[str]]) -> tuple[int, list[TemplateProblem]]:
     """Render every variant of every occasion for every sample customer; return the count and the problems found.
+
+    ``overflow`` measures a printed card's panels as the card is printed, and names each one whose text does not fit.
 
     Problems: a template error (a missing variable, a refused operation), Christmas
     wording, a printed card whose front or inside is too long for its panel, and a
@@ -514,15 +522,15 @@ def check_templates(config: Config) -> tuple[int, list[TemplateProblem]]:
                     if held and history:
                         problems.append(TemplateProblem(occasion, variant, sample, f"{channel}: {held}"))
                     if channel == "post":
-                        problems += _fit_problems(occasion, variant, sample, card)
+                        problems += _fit_problems(occasion, variant, sample, card, overflow)
     return rendered, problems
 
 
-def _fit_problems(occasion: str, variant: str, sample: str, card: RenderedCard) -> list[TemplateProblem]:
-    """Return the printed card's panels whose text does not fit, measured as the card is printed."""
-    from cardsender.printing.card_pdf import panel_overflow  # reportlab only where cards are printed or checked
-
-    found = panel_overflow(card)
+def _fit_problems(
+    occasion: str, variant: str, sample: str, card: RenderedCard, overflow: Callable[[RenderedCard], list[str]]
+) -> list[TemplateProblem]:
+    """Return the printed card's panels whose text does not fit, and a front line that is too long."""
+    found = overflow(card)
     if len(card.card_front) > CARD_FRONT_MAX:
         found.append(f"the card's front line has {len(card.card_front)} characters (at most {CARD_FRONT_MAX})")
     return [TemplateProblem(occasion, variant, sample, problem) for problem in found]

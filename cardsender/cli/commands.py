@@ -30,9 +30,8 @@ if TYPE_CHECKING:
     from cardsender.app import workspace
     from cardsender.cards import context as cards
     from cardsender.config.settings import Config
-    from cardsender.domain.records import Customer
+    from cardsender.domain.records import Customer, Touch
     from cardsender.planning import agenda
-    from cardsender.planning.planner import Touch
     from cardsender.printing import batches as printing
     from cardsender.sending.transport import Transport
     from cardsender.store import Store
@@ -875,7 +874,9 @@ def templates_copy(directory: Path) -> None:
 def templates_check(ctx: click.Context) -> None:
     """Render every template for varied sample customers and report what would go wrong."""
     app: AppContext = ctx.obj
-    rendered, problems = cards.check_templates(app.config)
+    from cardsender.printing.card_pdf import panel_overflow  # reportlab only where cards are checked
+
+    rendered, problems = cards.check_templates(app.config, panel_overflow)
     for problem in problems:
         click.echo(str(problem), err=True)
     click.echo(f"Rendered {_plural(rendered, 'card')}: {_plural(len(problems), 'problem')}.")

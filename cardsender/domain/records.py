@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Any
 
 CHANNELS = ("email", "post", "both")
 EVENT_KINDS = ("purchase", "call", "visit", "email", "meeting", "card", "note")
@@ -110,3 +111,46 @@ class Card:
     occasion_date: dt.date
     channel: str
     state: str
+
+
+@dataclass(frozen=True, slots=True)
+class Touch:
+    """A planned (or, with ``suppressed_reason``, a dropped) card for one customer on one channel."""
+
+    customer_id: str
+    occasion: str
+    channel: str
+    occasion_date: dt.date
+    due_date: dt.date
+    reason: str
+    suppressed_reason: str | None = None
+    # A posted card whose mail-by date had passed when it was planned: it goes on the next mail day.
+    late: bool = False
+    # The day it reaches the customer when that is not its occasion date (a posted card: mail day + lead).
+    arrival_date: dt.date | None = None
+
+    @property
+    def key(self) -> tuple[str, str, dt.date, str]:
+        """Return the outbox key: customer, occasion, occasion date, channel."""
+        return (self.customer_id, self.occasion, self.occasion_date, self.channel)
+
+    @property
+    def arrives(self) -> dt.date:
+        """Return the day the card reaches the customer: the one the 70-day clock and the gaps count."""
+        return self.arrival_date or self.occasion_date
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the stable JSON form used by ``plan --json``."""
+        data: dict[str, Any] = {
+            "customer_id": self.customer_id,
+            "occasion": self.occasion,
+            "channel": self.channel,
+            "occasion_date": self.occasion_date.isoformat(),
+            "due_date": self.due_date.isoformat(),
+            "reason": self.reason,
+        }
+        if self.suppressed_reason is not None:
+            data["suppressed_reason"] = self.suppressed_reason
+        if self.late:
+            data["late"] = True
+        return data

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 
 from cardsender.config.settings import Config
-from cardsender.domain.records import name_and_id
+from cardsender.domain.records import Touch, name_and_id
 from cardsender.planning.dates import OCCASIONS
 from cardsender.planning.facts import load_facts
 from cardsender.planning.planner import (
@@ -30,7 +30,6 @@ from cardsender.planning.planner import (
     TOUCH_STATES,
     CustomerFacts,
     DueFilter,
-    Touch,
     clock_start,
     due_filter,
     last_touch,

@@ -17,8 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from cardsender.domain.records import DEFAULT_OFFICE, ContactEvent
-from cardsender.planning.planner import Touch
+from cardsender.domain.records import DEFAULT_OFFICE, ContactEvent, Touch
 from cardsender.store.customers import add_event
 from cardsender.store.dialect import insert_if_new, insert_or_ignore, lock_row
 from cardsender.store.notes import use_note

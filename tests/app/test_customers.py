@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from cardsender.app.customer_ops import years_as_customer
+from cardsender.cards.context import years_as_customer
 from cardsender.domain.records import Customer
 
 d = dt.date

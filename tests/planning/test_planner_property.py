@@ -10,17 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cardsender.config.settings import Config, parse_config
-from cardsender.domain.records import Birthday
+from cardsender.domain.records import Birthday, Touch
 from cardsender.planning import dates as occasions
-from cardsender.planning.planner import (
-    CustomerFacts,
-    Purchase,
-    Simulation,
-    Touch,
-    mail_calendar,
-    simulate,
-    usable_channels,
-)
+from cardsender.planning.planner import CustomerFacts, Purchase, Simulation, mail_calendar, simulate, usable_channels
 
 CONFIG = parse_config({"office": {"start_date": "2020-01-01", "country": "US"}}, None)
 YEARS = 2

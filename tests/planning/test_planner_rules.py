@@ -9,11 +9,11 @@ import pytest
 
 from cardsender.config.settings import Config, parse_config
 from cardsender.domain.errors import ConfigError
-from cardsender.domain.records import Birthday, Card
+from cardsender.domain.records import Birthday, Card, Touch
 from cardsender.domain.rules import ClosedDay, parse_closed_day
 from cardsender.planning import dates as occasions
 from cardsender.planning.agenda import forecast_from_facts, longest_gap, plan_from_facts
-from cardsender.planning.planner import CustomerFacts, Purchase, Touch, clock_start, is_late, plan_customer, simulate
+from cardsender.planning.planner import CustomerFacts, Purchase, clock_start, is_late, plan_customer, simulate
 from tests.planning.test_planner import config
 
 d = dt.date

@@ -10,7 +10,7 @@ from pathlib import Path
 import pypdf
 
 from cardsender.config.settings import KeepInTouchConfig, parse_config
-from cardsender.domain.records import Card
+from cardsender.domain.records import Card, Touch
 from cardsender.planning.agenda import (
     CallEntry,
     CountedCard,
@@ -19,7 +19,7 @@ from cardsender.planning.agenda import (
     Forecast,
     forecast_from_facts,
 )
-from cardsender.planning.planner import CustomerFacts, Touch
+from cardsender.planning.planner import CustomerFacts
 from cardsender.reports.forecast_page import write_forecast_html
 from cardsender.reports.report_pdf import write_report_pdf
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Row, select
 
-from cardsender.planning.planner import Touch
+from cardsender.domain.records import Touch
 from cardsender.store import Store
 from cardsender.store import outbox as queries
 from cardsender.store.customers import insert_customer
