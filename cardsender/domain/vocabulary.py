@@ -1,8 +1,13 @@
-"""The product's words as types: each vocabulary is one enum, so mypy checks every comparison."""
+"""The product's words as types: each vocabulary is one enum, so mypy checks every comparison.
+
+The values are the words stored in the database and printed in JSON; they never change.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from types import MappingProxyType
 
 
 class CardFormat(StrEnum):
@@ -19,3 +24,161 @@ class Paper(StrEnum):
 
     LETTER = "letter"
     A4 = "a4"
+
+
+class Occasion(StrEnum):
+    """An occasion the planner plans a card for, in the order two colliding cards are settled."""
+
+    BIRTHDAY = "birthday"
+    THANK_YOU = "thank_you"
+    THANKSGIVING = "thanksgiving"
+    APRIL_FOOLS = "april_fools"
+    CHECK_IN = "check_in"
+
+
+class Wording(StrEnum):
+    """The wording a card is written in: its occasion's, or for a birthday sent late the belated one."""
+
+    BIRTHDAY = "birthday"
+    BIRTHDAY_BELATED = "birthday_belated"
+    THANKSGIVING = "thanksgiving"
+    APRIL_FOOLS = "april_fools"
+    THANK_YOU = "thank_you"
+    CHECK_IN = "check_in"
+
+    @property
+    def occasion(self) -> Occasion:
+        """Return the occasion the wording is for (a belated birthday is a birthday)."""
+        return Occasion.BIRTHDAY if self is Wording.BIRTHDAY_BELATED else Occasion(self.value)
+
+    @classmethod
+    def of(cls, occasion: Occasion, late: bool) -> Wording:
+        """Return the wording of a card for an occasion, sent after its day when ``late``."""
+        return cls.BIRTHDAY_BELATED if late and occasion is Occasion.BIRTHDAY else cls(occasion.value)
+
+
+class Channel(StrEnum):
+    """The way one card goes out."""
+
+    EMAIL = "email"
+    POST = "post"
+
+
+class ChannelPreference(StrEnum):
+    """How a customer likes to get cards: by email, by post, or both."""
+
+    EMAIL = "email"
+    POST = "post"
+    BOTH = "both"
+
+    @property
+    def channels(self) -> tuple[Channel, ...]:
+        """Return the channels a card is sent on, email first."""
+        return (Channel.EMAIL, Channel.POST) if self is ChannelPreference.BOTH else (Channel(self.value),)
+
+
+class EventKind(StrEnum):
+    """What kind of contact an event of a customer's history was."""
+
+    PURCHASE = "purchase"
+    CALL = "call"
+    VISIT = "visit"
+    EMAIL = "email"
+    MEETING = "meeting"
+    CARD = "card"
+    NOTE = "note"
+
+    @property
+    def is_touch(self) -> bool:
+        """Return whether the contact reached the customer: every kind but an internal note does."""
+        return self is not EventKind.NOTE
+
+
+class EventSource(StrEnum):
+    """Where an event of the history came from."""
+
+    IMPORT = "import"
+    CLI = "cli"
+    CARD = "card"  # written by cardsender when a card went out
+
+
+class OutboxState(StrEnum):
+    """Where a card of the outbox is on its way; ``OUTBOX_MOVES`` says where it may go next."""
+
+    PENDING = "pending"  # to send (or print)
+    HELD = "held"  # waiting for a note, for approval, or for someone to fix what stopped it
+    SENDING = "sending"  # claimed by a service; committed before the server is contacted
+    SENT = "sent"
+    FAILED = "failed"
+    # The connection was lost after the message was handed over: it most likely arrived, and is never
+    # resent automatically.
+    UNKNOWN = "unknown"
+    CANCELLED = "cancelled"
+    PRINTED = "printed"  # a posted card printed in a batch, not yet mailed
+    MAILED = "mailed"
+
+
+# Which state a card may move to from each state; a card is added to the outbox as pending or held.
+OUTBOX_MOVES: Mapping[OutboxState, frozenset[OutboxState]] = MappingProxyType(
+    {
+        # claimed; expired; printed; held when its posted card cannot be printed; skipped by staff
+        OutboxState.PENDING: frozenset(
+            {OutboxState.SENDING, OutboxState.FAILED, OutboxState.PRINTED, OutboxState.HELD, OutboxState.CANCELLED}
+        ),
+        # approved, or its note was written; skipped by staff
+        OutboxState.HELD: frozenset({OutboxState.PENDING, OutboxState.CANCELLED}),
+        # every way a claimed card can end, and back to pending when it never reached the server
+        OutboxState.SENDING: frozenset(
+            {
+                OutboxState.PENDING,
+                OutboxState.SENT,
+                OutboxState.FAILED,
+                OutboxState.UNKNOWN,
+                OutboxState.HELD,
+                OutboxState.CANCELLED,
+            }
+        ),
+        OutboxState.SENT: frozenset({OutboxState.FAILED}),  # the address bounced
+        # bounced; or settled by staff: confirmed sent, sent again, cancelled
+        OutboxState.UNKNOWN: frozenset(
+            {OutboxState.FAILED, OutboxState.SENT, OutboxState.PENDING, OutboxState.CANCELLED}
+        ),
+        # mailed; or spoiled, to print again
+        OutboxState.PRINTED: frozenset({OutboxState.PENDING, OutboxState.MAILED}),
+        OutboxState.FAILED: frozenset(),
+        OutboxState.CANCELLED: frozenset(),
+        OutboxState.MAILED: frozenset(),
+    }
+)
+
+
+class Resolution(StrEnum):
+    """How staff settle a card whose fate is unknown."""
+
+    SENT = "sent"  # it arrived: record it as sent
+    RESEND = "resend"  # it did not: send it again
+    CANCEL = "cancel"
+
+
+class Delivery(StrEnum):
+    """What became of one message handed to a transport."""
+
+    SENT = "sent"
+    RETRY = "retry"  # refused for now: try again later
+    FAILED = "failed"  # refused for good
+    UNKNOWN = "unknown"  # the connection was lost after the message was handed over
+    HELD = "held"  # this server cannot take the message at all (it needs SMTPUTF8)
+
+
+class Preparation(StrEnum):
+    """Whether a claimed card's message was made ready to send, or is held."""
+
+    SEND = "send"
+    HELD = "held"
+
+
+class DryRun(StrEnum):
+    """What a dry run says would become of a due card."""
+
+    WOULD_SEND = "would-send"
+    WOULD_HOLD = "would-hold"
