@@ -1,64 +1,59 @@
-"""A single printed card as a PDF (front, then inside), and a page of it as a PNG image.
+"""The earlier preview of a printed card, kept for its callers: now drawn by the layout engine.
 
-A simple quarter-letter card (4.25 x 5.5 in) in DejaVu Sans; the print batches with
-their folds, envelopes and labels come with the print work.  Text is data: it is
-escaped before it goes into Paragraph markup, which breaks on an unescaped "<".
+``write_card_pdf`` writes a quarter-letter card's front and inside greeting as two 4.25 x 5.5 in
+pages, each panel exactly as ``cardsender.printing.layout`` fits and draws it on the printed
+sheet.  New code calls ``layout.preview_pdf`` and ``layout.preview_pngs``, which give the
+printed sheets themselves in any format.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from xml.sax.saxutils import escape
 
-from reportlab.lib.enums import TA_CENTER
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import inch
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, Frame, KeepInFrame, Paragraph
 
 from cardsender.cards.render import RenderedCard
-from cardsender.printing.fonts import register_fonts
+from cardsender.domain.errors import InputError
+from cardsender.domain.vocabulary import CardFormat, Paper
+from cardsender.printing.layout import PrintedCard, card_sheets
+from cardsender.printing.panels import FONT, draw_text, fit, natural
 
-CARD_SIZE = (4.25 * inch, 5.5 * inch)
-MARGIN = 0.4 * inch
-FONT, BOLD = register_fonts()
-FRONT = ParagraphStyle("front", fontName=BOLD, fontSize=20, leading=25, alignment=TA_CENTER)
-INSIDE = ParagraphStyle("inside", fontName=FONT, fontSize=11, leading=15, spaceAfter=8)
-
-
-def _paragraphs(text: str, style: ParagraphStyle) -> list[Flowable]:
-    blocks = [block.strip() for block in text.split("\n\n") if block.strip()]
-    return [Paragraph(escape(block).replace("\n", "<br/>"), style) for block in blocks]
+CARD_SIZE = (4.25 * 72, 5.5 * 72)  # a quarter of a Letter sheet
 
 
 def panel_overflow(card: RenderedCard) -> list[str]:
-    """Return which panels of the printed card the text does not fit at its normal size (it would be shrunk)."""
-    width, height = CARD_SIZE[0] - 2 * MARGIN, CARD_SIZE[1] - 2 * MARGIN
+    """Return the panels of a quarter-letter card whose text the engine shrinks below its normal size.
+
+    The template check's earlier, stricter rule; ``layout.template_overflow`` is print's own.
+    """
+    item = PrintedCard(0, "", "", card.occasion, card, "", "", 0, "", "")
     problems = []
-    for panel, text, style in (("front", card.card_front, FRONT), ("inside", card.card_inside, INSIDE)):
-        needed = sum(p.wrap(width, height)[1] + style.spaceAfter for p in _paragraphs(text, style))
-        if needed > height:
-            problems.append(f"the {panel} text needs {needed / 72:.1f} in of a {height / 72:.1f} in panel")
+    for panel in card_sheets(item, "", CardFormat.QUARTER_LETTER, Paper.LETTER)[0].panels:
+        if panel.kind in ("front", "inside"):
+            fitted = natural(panel.text, panel.kind, panel.box[2], panel.box[3])
+            if not fitted.fits:
+                problems.append(
+                    f"the {panel.kind} text needs {fitted.height / 72:.1f} in of a {fitted.room / 72:.1f} in panel"
+                )
     return problems
 
 
 def write_card_pdf(card: RenderedCard, path: Path) -> None:
-    """Write a card as two pages: the front line, then the inside greeting, each fitted to its panel."""
-    width, height = CARD_SIZE
+    """Write a quarter-letter card as two pages: the front, then the inside greeting, each as it prints."""
+    item = PrintedCard(0, "", "this customer", card.occasion, card, "", "", 0, "", "")
+    sheet = card_sheets(item, "", CardFormat.QUARTER_LETTER, Paper.LETTER)[0]
     canvas = Canvas(str(path), pagesize=CARD_SIZE, invariant=1, initialFontName=FONT)  # type: ignore[arg-type]  # a font name; the stubs say float
     canvas.setTitle(f"{card.occasion} card")
-    inner_width, inner_height = width - 2 * MARGIN, height - 2 * MARGIN
-    # The front: its line centred on the panel.
-    front = KeepInFrame(inner_width, inner_height, _paragraphs(card.card_front, FRONT), mode="shrink")
-    _, front_height = front.wrapOn(canvas, inner_width, inner_height)
-    front.drawOn(canvas, MARGIN, (height - front_height) / 2)
-    canvas.showPage()
-    # The inside: the greeting from the top, shrunk if it must be to fit the panel.
-    frame = Frame(MARGIN, MARGIN, inner_width, inner_height, 0, 0, 0, 0)
-    frame.addFromList(
-        [KeepInFrame(inner_width, inner_height, _paragraphs(card.card_inside, INSIDE), mode="shrink")], canvas
-    )
-    canvas.showPage()
+    for kind in ("front", "inside"):
+        panel = next(p for p in sheet.panels if p.kind == kind)
+        fitted = fit(panel.text, kind, panel.box[2], panel.box[3])
+        if not fitted.fits:
+            raise InputError(f"the {kind} of this card does not fit its panel; shorten the note or the template")
+        x, y, width, height = panel.box
+        # The panel's own corner on the page: the sheet's panel box less the quarter it sits in.
+        box = (x % CARD_SIZE[0], y % CARD_SIZE[1], width, height)
+        draw_text(canvas, box, fitted, middle=panel.middle)  # upright: the reader turns the card, not the sheet
+        canvas.showPage()
     canvas.save()
 
 
