@@ -27,8 +27,8 @@ from cardsender.config.model import (
     OfficeConfig,
     PrintConfig,
     TemplatesConfig,
-    ThankYouConfig,
     ThanksgivingConfig,
+    ThankYouConfig,
 )
 from cardsender.config.password import KEYRING_SERVICE, PASSWORD_VARIABLE, smtp_password
 
