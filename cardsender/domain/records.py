@@ -5,22 +5,40 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-CHANNELS = ("email", "post", "both")
-EVENT_KINDS = ("purchase", "call", "visit", "email", "meeting", "card", "note")
+from cardsender.domain.vocabulary import (
+    Channel,
+    ChannelPreference,
+    EventKind,
+    EventSource,
+    Occasion,
+    OutboxState,
+    Resolution,
+    Wording,
+)
+
+# The vocabularies' words as plain strings, for click's choices and for messages that list them.
+CHANNELS = tuple(preference.value for preference in ChannelPreference)
+EVENT_KINDS = tuple(kind.value for kind in EventKind)
 # A note is internal; every other kind reaches the customer and restarts the 70-day clock.
-TOUCH_KINDS = tuple(kind for kind in EVENT_KINDS if kind != "note")
-EVENT_SOURCES = ("import", "cli", "card")
+TOUCH_KINDS = tuple(kind.value for kind in EventKind if kind.is_touch)
+EVENT_SOURCES = tuple(source.value for source in EventSource)
 OPT_FLAGS = ("no_email", "no_post", "no_humor", "do_not_contact")
 # The occasions a card has wording for (a birthday sent late uses the belated one).
-CARD_OCCASIONS = ("birthday", "birthday_belated", "thanksgiving", "april_fools", "thank_you", "check_in")
+CARD_OCCASIONS = tuple(wording.value for wording in Wording)
 # The key of the office of a single-office config, and of every customer not given one.
 DEFAULT_OFFICE = "main"
 # An office key, as written in [offices.<key>] and in a customer's office column.
 OFFICE_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 # How staff settle a card whose fate is unknown.
-RESOLUTIONS = ("sent", "resend", "cancel")
+RESOLUTIONS = tuple(resolution.value for resolution in Resolution)
+
+
+def fill_fields(record: object, **values: object) -> None:
+    """Fill the fields of a frozen record from its own ``__init__`` (one that turns stored words into enums)."""
+    for name, value in values.items():
+        object.__setattr__(record, name, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,33 +55,85 @@ class Birthday:
         return f"{year}-{self.month:02d}-{self.day:02d}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Customer:
     """One customer as stored; ``id`` is the stable external id from the import."""
 
     id: str
-    first_name: str = ""
-    last_name: str = ""
-    email: str | None = None
-    birthday: Birthday | None = None
-    country: str = ""
-    subdivision: str = ""
-    street: str = ""
-    city: str = ""
-    postal_code: str = ""
-    channel: str = "email"
-    language: str = ""
-    owner: str = ""
-    customer_since: dt.date | None = None
-    no_email: bool = False
-    no_post: bool = False
-    no_humor: bool = False
-    do_not_contact: bool = False
-    notes: str = ""
-    added_on: dt.date | None = None
+    first_name: str
+    last_name: str
+    email: str | None
+    birthday: Birthday | None
+    country: str
+    subdivision: str
+    street: str
+    city: str
+    postal_code: str
+    channel: ChannelPreference
+    language: str
+    owner: str
+    customer_since: dt.date | None
+    no_email: bool
+    no_post: bool
+    no_humor: bool
+    do_not_contact: bool
+    notes: str
+    added_on: dt.date | None
     # Set when the mail server refused the address for good; cleared when the email changes.
-    email_bouncing: bool = False
-    office: str = DEFAULT_OFFICE
+    email_bouncing: bool
+    office: str
+
+    def __init__(
+        self,
+        id: str,
+        first_name: str = "",
+        last_name: str = "",
+        email: str | None = None,
+        birthday: Birthday | None = None,
+        country: str = "",
+        subdivision: str = "",
+        street: str = "",
+        city: str = "",
+        postal_code: str = "",
+        channel: ChannelPreference | str = ChannelPreference.EMAIL,
+        language: str = "",
+        owner: str = "",
+        customer_since: dt.date | None = None,
+        no_email: bool = False,
+        no_post: bool = False,
+        no_humor: bool = False,
+        do_not_contact: bool = False,
+        notes: str = "",
+        added_on: dt.date | None = None,
+        email_bouncing: bool = False,
+        office: str = DEFAULT_OFFICE,
+    ) -> None:
+        """Make a customer; the channel may be given as its stored word."""
+        fill_fields(
+            self,
+            id=id,
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            birthday=birthday,
+            country=country,
+            subdivision=subdivision,
+            street=street,
+            city=city,
+            postal_code=postal_code,
+            channel=ChannelPreference(channel),
+            language=language,
+            owner=owner,
+            customer_since=customer_since,
+            no_email=no_email,
+            no_post=no_post,
+            no_humor=no_humor,
+            do_not_contact=do_not_contact,
+            notes=notes,
+            added_on=added_on,
+            email_bouncing=email_bouncing,
+            office=office,
+        )
 
     @property
     def display_name(self) -> str:
@@ -77,20 +147,38 @@ class Customer:
         return bool(self.street and (self.city or self.postal_code))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class ContactEvent:
     """A contact with a customer: a purchase, a call, a card sent, an internal note."""
 
     customer_id: str
     occurred_at: dt.datetime
-    kind: str
-    summary: str = ""
-    source: str = "cli"
+    kind: EventKind
+    summary: str
+    source: EventSource
+
+    def __init__(
+        self,
+        customer_id: str,
+        occurred_at: dt.datetime,
+        kind: EventKind | str,
+        summary: str = "",
+        source: EventSource | str = EventSource.CLI,
+    ) -> None:
+        """Make an event; its kind and source may be given as their stored words."""
+        fill_fields(
+            self,
+            customer_id=customer_id,
+            occurred_at=occurred_at,
+            kind=EventKind(kind),
+            summary=summary,
+            source=EventSource(source),
+        )
 
     @property
     def is_touch(self) -> bool:
         """Return whether the event reached the customer (a note does not)."""
-        return self.kind in TOUCH_KINDS
+        return self.kind.is_touch
 
 
 def name_and_id(name: str, customer_id: str) -> str:
@@ -102,37 +190,100 @@ def name_and_id(name: str, customer_id: str) -> str:
 SKIPPED_BY_STAFF = "skipped by staff"
 
 
-@dataclass(frozen=True, slots=True)
+class CardKey(NamedTuple):
+    """What makes a card one card: the outbox holds at most one under each key."""
+
+    customer_id: str
+    occasion: Occasion
+    occasion_date: dt.date
+    channel: Channel
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class Card:
     """A card in the outbox: one customer, occasion, occasion date and channel, in some state."""
 
     customer_id: str
-    occasion: str
+    occasion: Occasion
     occasion_date: dt.date
-    channel: str
-    state: str
+    channel: Channel
+    state: OutboxState
+    # A check-in staff skipped (stored as cancelled, "skipped by staff"): it settles its gap, and no other
+    # check-in is planned for the same last contact.
+    skipped_by_staff: bool
+
+    def __init__(
+        self,
+        customer_id: str,
+        occasion: Occasion | str,
+        occasion_date: dt.date,
+        channel: Channel | str,
+        state: OutboxState | str,
+        skipped_by_staff: bool = False,
+    ) -> None:
+        """Make a card; its occasion, channel and state may be given as their stored words."""
+        fill_fields(
+            self,
+            customer_id=customer_id,
+            occasion=Occasion(occasion),
+            occasion_date=occasion_date,
+            channel=Channel(channel),
+            state=OutboxState(state),
+            skipped_by_staff=skipped_by_staff,
+        )
+
+    @property
+    def key(self) -> CardKey:
+        """Return the outbox key of the card."""
+        return CardKey(self.customer_id, self.occasion, self.occasion_date, self.channel)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Touch:
     """A planned (or, with ``suppressed_reason``, a dropped) card for one customer on one channel."""
 
     customer_id: str
-    occasion: str
-    channel: str
+    occasion: Occasion
+    channel: Channel
     occasion_date: dt.date
     due_date: dt.date
     reason: str
-    suppressed_reason: str | None = None
+    suppressed_reason: str | None
     # A posted card whose mail-by date had passed when it was planned: it goes on the next mail day.
-    late: bool = False
+    late: bool
     # The day it reaches the customer when that is not its occasion date (a posted card: mail day + lead).
-    arrival_date: dt.date | None = None
+    arrival_date: dt.date | None
+
+    def __init__(
+        self,
+        customer_id: str,
+        occasion: Occasion | str,
+        channel: Channel | str,
+        occasion_date: dt.date,
+        due_date: dt.date,
+        reason: str,
+        suppressed_reason: str | None = None,
+        late: bool = False,
+        arrival_date: dt.date | None = None,
+    ) -> None:
+        """Make a touch; its occasion and channel may be given as their stored words."""
+        fill_fields(
+            self,
+            customer_id=customer_id,
+            occasion=Occasion(occasion),
+            channel=Channel(channel),
+            occasion_date=occasion_date,
+            due_date=due_date,
+            reason=reason,
+            suppressed_reason=suppressed_reason,
+            late=late,
+            arrival_date=arrival_date,
+        )
 
     @property
-    def key(self) -> tuple[str, str, dt.date, str]:
+    def key(self) -> CardKey:
         """Return the outbox key: customer, occasion, occasion date, channel."""
-        return (self.customer_id, self.occasion, self.occasion_date, self.channel)
+        return CardKey(self.customer_id, self.occasion, self.occasion_date, self.channel)
 
     @property
     def arrives(self) -> dt.date:

@@ -13,13 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cardsender.domain.errors import ConfigError
+from cardsender.domain.occasions import OCCASION_TABLE
 from cardsender.domain.records import Birthday
 from cardsender.domain.rules import ClosedDay, WeekdayRule
+from cardsender.domain.vocabulary import Occasion
 
-# Settled first when two dated cards collide: the higher priority wins.
-DATED_OCCASIONS = ("birthday", "thank_you", "thanksgiving", "april_fools")
-OCCASIONS = (*DATED_OCCASIONS, "check_in")
-PRIORITY = {name: rank for rank, name in enumerate(OCCASIONS)}
+# Every occasion, in the order two colliding cards are settled (the first wins); the table ranks them.
+OCCASIONS: tuple[Occasion, ...] = tuple(sorted(OCCASION_TABLE, key=lambda occasion: OCCASION_TABLE[occasion].rank))
+DATED_OCCASIONS: tuple[Occasion, ...] = tuple(occasion for occasion in OCCASIONS if OCCASION_TABLE[occasion].dated)
+# Keyed by str so that a stored word looks up its rank as well as the member does.
+PRIORITY: Mapping[str, int] = {occasion: OCCASION_TABLE[occasion].rank for occasion in OCCASIONS}
 
 BUILTIN_THANKSGIVING: Mapping[str, WeekdayRule] = {
     "US": WeekdayRule(nth=4, weekday=3, month=11),  # 4th Thursday of November
@@ -173,7 +176,7 @@ def before_quiet_window(day: dt.date, start: tuple[int, int]) -> dt.date:
 
 
 def dates_between(
-    occasion: str,
+    occasion: Occasion | str,
     first: dt.date,
     last: dt.date,
     *,
@@ -186,12 +189,12 @@ def dates_between(
     found: list[dt.date] = []
     for year in range(first.year, last.year + 1):
         day: dt.date | None = None
-        if occasion == "birthday" and birthday is not None:
+        if occasion == Occasion.BIRTHDAY and birthday is not None:
             day = birthday_in(birthday, year, feb29)
-        elif occasion == "thanksgiving":
+        elif occasion == Occasion.THANKSGIVING:
             rule = thanksgiving_rule(country, thanksgiving_rules or {})
             day = _rule_date(rule, year) if rule else None
-        elif occasion == "april_fools":
+        elif occasion == Occasion.APRIL_FOOLS:
             day = april_fools_in(year)
         if day is not None and first <= day <= last:
             found.append(day)

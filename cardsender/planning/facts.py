@@ -9,12 +9,12 @@ from collections.abc import Collection, Iterator
 from sqlalchemy import Connection, and_, case, func, or_, select
 
 from cardsender.config.settings import Config
-from cardsender.domain.records import DEFAULT_OFFICE, SKIPPED_BY_STAFF, TOUCH_KINDS, Birthday, Card
+from cardsender.domain.records import DEFAULT_OFFICE, SKIPPED_BY_STAFF, TOUCH_KINDS, Birthday, Card, CardKey
+from cardsender.domain.vocabulary import Channel, EventKind, Occasion, OutboxState
 from cardsender.planning.planner import (
     FIXED_STATES,
     MISSED_LOOKBACK_DAYS,
     OPEN_STATES,
-    SKIPPED,
     CustomerFacts,
     DueFilter,
     Purchase,
@@ -96,7 +96,7 @@ def load_facts(
                 *birthday_pairs,
                 c.id.in_(
                     select(contact_events.c.customer_id).where(
-                        contact_events.c.kind == "purchase",
+                        contact_events.c.kind == EventKind.PURCHASE,
                         contact_events.c.occurred_at >= _midnight(only.purchases_from),
                         contact_events.c.occurred_at < end,
                     )
@@ -114,7 +114,7 @@ def load_facts(
 
     purchases: dict[int, list[Purchase]] = defaultdict(list)
     recent = select(contact_events.c.customer_id, contact_events.c.occurred_at, contact_events.c.summary).where(
-        contact_events.c.kind == "purchase",
+        contact_events.c.kind == EventKind.PURCHASE,
         contact_events.c.occurred_at >= _midnight(purchases_since),
         contact_events.c.occurred_at < end,
     )
@@ -127,7 +127,7 @@ def load_facts(
     # Card events of the history (imported, logged, or written when a card went out) keep the min gap.
     card_days: dict[int, set[dt.date]] = defaultdict(set)
     history_cards = select(contact_events.c.customer_id, contact_events.c.occurred_at).where(
-        contact_events.c.kind == "card",
+        contact_events.c.kind == EventKind.CARD,
         contact_events.c.occurred_at >= _midnight(cards_since),
         contact_events.c.occurred_at < end,
     )
@@ -140,11 +140,13 @@ def load_facts(
     lead = dt.timedelta(days=config.print.postal_lead_days)
     cards: dict[int, list[Card]] = defaultdict(list)
     # A posted card reaches the customer lead days after its mail day, the due date it was printed for.
-    post_arrivals: dict[int, list[tuple[str, dt.date, dt.date]]] = defaultdict(list)
+    post_arrivals: dict[int, list[tuple[Occasion, dt.date, dt.date]]] = defaultdict(list)
     # Check-ins waiting to go out never expire, so an open one is read however old it is.
-    # A check-in staff skipped settles its gap however old it is, so it is read too, as state "skipped".
-    skipped = and_(outbox.c.state == "cancelled", outbox.c.reason == SKIPPED_BY_STAFF)
-    open_or_skipped_check_in = and_(outbox.c.occasion == "check_in", or_(outbox.c.state.in_(OPEN_STATES), skipped))
+    # A check-in staff skipped settles its gap however old it is, so it is read too, marked skipped by staff.
+    skipped = and_(outbox.c.state == OutboxState.CANCELLED, outbox.c.reason == SKIPPED_BY_STAFF)
+    open_or_skipped_check_in = and_(
+        outbox.c.occasion == Occasion.CHECK_IN, or_(outbox.c.state.in_(OPEN_STATES), skipped)
+    )
     rows = (
         select(
             outbox.c.customer_id,
@@ -152,7 +154,8 @@ def load_facts(
             outbox.c.occasion,
             outbox.c.occasion_date,
             outbox.c.channel,
-            case((skipped, SKIPPED), else_=outbox.c.state),
+            outbox.c.state,
+            case((skipped, True), else_=False),
             outbox.c.due_date,
         )
         .join(customers, customers.c.id == outbox.c.customer_id)
@@ -160,11 +163,14 @@ def load_facts(
     )
     if customer_rows is not None:
         rows = rows.where(outbox.c.customer_id.in_(sorted(customer_rows)))
-    for customer_id, external_id, occasion, occasion_date, channel, state, due_date in conn.execute(rows).all():
+    for customer_id, external_id, occasion, occasion_date, channel, state, by_staff, due_date in conn.execute(
+        rows
+    ).all():
         if customer_id in wanted:
-            cards[customer_id].append(Card(external_id, occasion, occasion_date, channel, state))
-            if channel == "post" and state in FIXED_STATES:
-                post_arrivals[customer_id].append((occasion, occasion_date, due_date + lead))
+            card = Card(external_id, occasion, occasion_date, channel, state, skipped_by_staff=bool(by_staff))
+            cards[customer_id].append(card)
+            if card.channel is Channel.POST and card.state in FIXED_STATES:
+                post_arrivals[customer_id].append((card.occasion, occasion_date, due_date + lead))
 
     # Unpacking plain tuples: attribute access on 100,000 rows costs more than the query.
     for (
@@ -220,7 +226,7 @@ def add_card(
     reason: str = "",
 ) -> bool:
     """Record a card in the outbox unless its key is already there; return whether it was added."""
-    stmt = insert_or_ignore(conn, outbox, ("customer_id", "occasion", "occasion_date", "channel")).values(
+    stmt = insert_or_ignore(conn, outbox, CardKey._fields).values(
         customer_id=customer_row_id,
         occasion=card.occasion,
         occasion_date=card.occasion_date,

@@ -18,8 +18,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from cardsender.config.settings import Config
-from cardsender.domain.records import Birthday, Card, Touch
+from cardsender.domain.occasions import OCCASION_TABLE
+from cardsender.domain.records import Birthday, Card, CardKey, Touch, fill_fields
 from cardsender.domain.rules import WeekdayRule
+from cardsender.domain.vocabulary import Channel, ChannelPreference, Occasion, OutboxState
 from cardsender.planning import dates as occasions
 
 DAY = dt.timedelta(days=1)
@@ -33,16 +35,15 @@ SIMULATION_STEP_DAYS = 60
 FIRST_CHECK_IN_DAYS = (49, 63)
 
 # Outbox states, as the planner reads them (the outbox moves a card between them).
-OPEN_STATES = frozenset({"pending", "held"})
-# A card staff skipped (stored as cancelled, "skipped by staff"): it settles its gap, and no other
-# check-in is planned for the same last contact.
-SKIPPED = "skipped"
-# A row in one of these states is never planned again.
-CLOSED_STATES = frozenset({"sending", "sent", "unknown", "printed", "mailed", "failed", "cancelled", SKIPPED})
+OPEN_STATES = frozenset({OutboxState.PENDING, OutboxState.HELD})
+# A row in any other state is never planned again.
+CLOSED_STATES = frozenset(OutboxState) - OPEN_STATES
 # A card in one of these states occupies its occasion date for the min gap and the guarantee.
-FIXED_STATES = frozenset({"sending", "sent", "unknown", "printed", "mailed"})
+FIXED_STATES = frozenset(
+    {OutboxState.SENDING, OutboxState.SENT, OutboxState.UNKNOWN, OutboxState.PRINTED, OutboxState.MAILED}
+)
 # A card in one of these states reached the customer on its occasion date (unknown most likely did).
-TOUCH_STATES = frozenset({"sent", "unknown", "mailed"})
+TOUCH_STATES = frozenset({OutboxState.SENT, OutboxState.UNKNOWN, OutboxState.MAILED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,32 +54,70 @@ class Purchase:
     summary: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class CustomerFacts:
     """What the planner needs to know about one customer."""
 
     customer_id: str
     added_on: dt.date
-    name: str = ""
-    owner: str = ""
-    birthday: Birthday | None = None
-    country: str = ""
+    name: str
+    owner: str
+    birthday: Birthday | None
+    country: str
     # The channel the customer chose (email, post or both) and those that can reach them now,
     # after opt-outs and missing addresses; no usable channel means staff must call.
-    preferred_channel: str = "email"
-    channels: tuple[str, ...] = ()
-    no_humor: bool = False
-    do_not_contact: bool = False
+    preferred_channel: ChannelPreference
+    channels: tuple[Channel, ...]
+    no_humor: bool
+    do_not_contact: bool
     # The latest event that reached the customer (not a note), on or before today.
-    last_event_touch: dt.date | None = None
-    purchases: tuple[Purchase, ...] = ()
-    cards: tuple[Card, ...] = ()
+    last_event_touch: dt.date | None
+    purchases: tuple[Purchase, ...]
+    cards: tuple[Card, ...]
     # When each posted card of the outbox reaches (or reached) the customer, its mail day plus the postal
     # lead: (occasion, occasion date, arrival).  A posted card missing here arrives on its occasion date.
-    post_arrivals: tuple[tuple[str, dt.date, dt.date], ...] = ()
+    post_arrivals: tuple[tuple[Occasion, dt.date, dt.date], ...]
     # Days of the history's card events (imported, or written when a card went out) near today:
     # each is a card that reached the customer, and keeps the min gap like a planned one.
-    card_days: tuple[dt.date, ...] = ()
+    card_days: tuple[dt.date, ...]
+
+    def __init__(
+        self,
+        customer_id: str,
+        added_on: dt.date,
+        name: str = "",
+        owner: str = "",
+        birthday: Birthday | None = None,
+        country: str = "",
+        preferred_channel: ChannelPreference | str = ChannelPreference.EMAIL,
+        channels: Iterable[Channel | str] = (),
+        no_humor: bool = False,
+        do_not_contact: bool = False,
+        last_event_touch: dt.date | None = None,
+        purchases: tuple[Purchase, ...] = (),
+        cards: tuple[Card, ...] = (),
+        post_arrivals: Iterable[tuple[Occasion | str, dt.date, dt.date]] = (),
+        card_days: tuple[dt.date, ...] = (),
+    ) -> None:
+        """Make a customer's facts; channels and occasions may be given as their stored words."""
+        fill_fields(
+            self,
+            customer_id=customer_id,
+            added_on=added_on,
+            name=name,
+            owner=owner,
+            birthday=birthday,
+            country=country,
+            preferred_channel=ChannelPreference(preferred_channel),
+            channels=tuple(Channel(channel) for channel in channels),
+            no_humor=no_humor,
+            do_not_contact=do_not_contact,
+            last_event_touch=last_event_touch,
+            purchases=purchases,
+            cards=cards,
+            post_arrivals=tuple((Occasion(occasion), day, arrival) for occasion, day, arrival in post_arrivals),
+            card_days=card_days,
+        )
 
     @property
     def contactable(self) -> bool:
@@ -101,25 +140,26 @@ class Schedule:
 
 @dataclass(frozen=True, slots=True)
 class _Candidate:
-    occasion: str
+    occasion: Occasion
     day: dt.date
     reason: str
 
 
 def usable_channels(
-    channel: str,
+    channel: ChannelPreference | str,
     email: str | None,
     has_postal_address: bool,
     no_email: bool,
     no_post: bool,
     email_bouncing: bool = False,
-) -> tuple[str, ...]:
+) -> tuple[Channel, ...]:
     """Return the channels that can reach a customer: their choice, less opt-outs and missing addresses."""
-    found: list[str] = []
-    if channel in ("email", "both") and email and not no_email and not email_bouncing:
-        found.append("email")
-    if channel in ("post", "both") and has_postal_address and not no_post:
-        found.append("post")
+    chosen = ChannelPreference(channel).channels
+    found: list[Channel] = []
+    if Channel.EMAIL in chosen and email and not no_email and not email_bouncing:
+        found.append(Channel.EMAIL)
+    if Channel.POST in chosen and has_postal_address and not no_post:
+        found.append(Channel.POST)
     return tuple(found)
 
 
@@ -129,41 +169,43 @@ def mail_calendar(config: Config) -> occasions.MailCalendar:
     return occasions.mail_calendar(office.country, office.subdivision, config.print.closed_days)
 
 
-def due_date_for(occasion: str, channel: str, occasion_date: dt.date, config: Config) -> dt.date:
+def due_date_for(occasion: Occasion | str, channel: Channel | str, occasion_date: dt.date, config: Config) -> dt.date:
     """Return the day a card is sent (email: its day) or, on time, mailed (post: a mail day).
 
     A posted card is mailed on the last mail day that leaves postal_lead_days before its
     occasion date.  A posted thank-you cannot be mailed before the purchase it thanks for:
     it goes on the first mail day from its occasion date (delay_days after the purchase).
     """
-    if channel != "post":
+    if channel != Channel.POST:
         return occasion_date
     calendar = mail_calendar(config)
-    if occasion == "thank_you":
+    if occasion == Occasion.THANK_YOU:
         return calendar.on_or_after(occasion_date)
     return occasions.mail_by(occasion_date, config.print.postal_lead_days, calendar)
 
 
-def is_late(occasion: str, channel: str, occasion_date: dt.date, due_date: dt.date, config: Config) -> bool:
+def is_late(
+    occasion: Occasion | str, channel: Channel | str, occasion_date: dt.date, due_date: dt.date, config: Config
+) -> bool:
     """Return whether a card is due after the day it should have gone out on (a late posted card)."""
-    return channel == "post" and due_date > due_date_for(occasion, channel, occasion_date, config)
+    return channel == Channel.POST and due_date > due_date_for(occasion, channel, occasion_date, config)
 
 
 @dataclass(frozen=True, slots=True)
 class _Sending:
     """How one card of a candidate goes: its due date, the day it reaches the customer, and whether it is late."""
 
-    channel: str
+    channel: Channel
     due: dt.date
     arrival: dt.date
     late: bool = False
 
 
-def _sending(occasion: str, channel: str, day: dt.date, today: dt.date, config: Config) -> _Sending | None:
+def _sending(occasion: Occasion, channel: Channel, day: dt.date, today: dt.date, config: Config) -> _Sending | None:
     """Return how a card goes out as of today, or None when it is more than grace_days past its day."""
     on_time = due_date_for(occasion, channel, day, config)
     grace = config.occasions.grace_days
-    if channel != "post":
+    if channel is not Channel.POST:
         # An email is sent on its day, or caught up within grace.
         return None if (today - on_time).days > grace else _Sending(channel, on_time, day)
     lead = dt.timedelta(days=config.print.postal_lead_days)
@@ -174,12 +216,12 @@ def _sending(occasion: str, channel: str, day: dt.date, today: dt.date, config: 
     return None if (due - on_time).days > grace else _Sending(channel, due, due + lead, late=True)
 
 
-def _arrivals(facts: CustomerFacts) -> dict[tuple[str, dt.date], dt.date]:
+def _arrivals(facts: CustomerFacts) -> dict[tuple[Occasion, dt.date], dt.date]:
     return {(occasion, day): arrival for occasion, day, arrival in facts.post_arrivals}
 
 
-def _card_arrival(card: Card, posted: dict[tuple[str, dt.date], dt.date]) -> dt.date:
-    if card.channel == "post":
+def _card_arrival(card: Card, posted: dict[tuple[Occasion, dt.date], dt.date]) -> dt.date:
+    if card.channel is Channel.POST:
         return posted.get((card.occasion, card.occasion_date), card.occasion_date)
     return card.occasion_date
 
@@ -222,7 +264,7 @@ def plan_customer(facts: CustomerFacts, today: dt.date, config: Config) -> Sched
     if facts.added_on > today:
         return schedule
     closed = {(c.occasion, c.occasion_date, c.channel) for c in facts.cards if c.state in CLOSED_STATES}
-    preferred = ("email", "post") if facts.preferred_channel == "both" else (facts.preferred_channel,)
+    preferred = facts.preferred_channel.channels
 
     # Cards that went out (or are printed) hold their days: every other card keeps the min gap from them.
     posted = _arrivals(facts) if facts.post_arrivals else {}
@@ -241,7 +283,8 @@ def plan_customer(facts: CustomerFacts, today: dt.date, config: Config) -> Sched
     live: list[tuple[_Candidate, list[_Sending]]] = []
     for candidate in _dated_candidates(facts, today, config):
         unit = (candidate.occasion, candidate.day)
-        if facts.do_not_contact or not facts.channels or (candidate.occasion == "april_fools" and facts.no_humor):
+        humorous = OCCASION_TABLE[candidate.occasion].humorous
+        if facts.do_not_contact or not facts.channels or (humorous and facts.no_humor):
             why = _blocked_reason(facts)
             for channel in facts.channels or preferred:
                 _add_if_near(schedule.suppressed, facts, candidate, channel, today, config, why)
@@ -284,14 +327,14 @@ def plan_customer(facts: CustomerFacts, today: dt.date, config: Config) -> Sched
     if facts.contactable and config.occasions.check_in.enabled:
         # A check-in already sent on one channel is still due on the customer's others.
         recent = today - dt.timedelta(days=config.occasions.grace_days)
-        started = sorted({day for occasion, day in fixed_units if occasion == "check_in" and day >= recent})
+        started = sorted({day for occasion, day in fixed_units if occasion == Occasion.CHECK_IN and day >= recent})
         why = "the check-in already sent on the customer's other channel"
-        check_ins = [_Candidate("check_in", day, why) for day in started]
+        check_ins = [_Candidate(Occasion.CHECK_IN, day, why) for day in started]
         check_ins += _check_ins(facts, today, config, sorted(accepted.values()))
         for candidate in check_ins:
             for channel in facts.channels:
-                if ("check_in", candidate.day, channel) not in closed:
-                    sending = _sending("check_in", channel, candidate.day, today, config)
+                if (Occasion.CHECK_IN, candidate.day, channel) not in closed:
+                    sending = _sending(Occasion.CHECK_IN, channel, candidate.day, today, config)
                     if sending is None:  # an old check-in waiting in the outbox: it goes on the next mail day
                         sending = _late_anyway(channel, candidate.day, today, config)
                     schedule.scheduled.append(_sent_touch(facts, candidate, sending))
@@ -299,9 +342,9 @@ def plan_customer(facts: CustomerFacts, today: dt.date, config: Config) -> Sched
     return schedule
 
 
-def _late_anyway(channel: str, day: dt.date, today: dt.date, config: Config) -> _Sending:
+def _late_anyway(channel: Channel, day: dt.date, today: dt.date, config: Config) -> _Sending:
     """Return how a check-in past its grace still goes: email today, post on the next mail day (late)."""
-    if channel != "post":
+    if channel is not Channel.POST:
         return _Sending(channel, day, day)
     due = mail_calendar(config).on_or_after(today)
     return _Sending(channel, due, due + dt.timedelta(days=config.print.postal_lead_days), late=True)
@@ -322,7 +365,7 @@ def _sent_touch(facts: CustomerFacts, candidate: _Candidate, sending: _Sending) 
 
 
 def _touch(
-    facts: CustomerFacts, candidate: _Candidate, channel: str, due: dt.date, suppressed: str | None = None
+    facts: CustomerFacts, candidate: _Candidate, channel: Channel, due: dt.date, suppressed: str | None = None
 ) -> Touch:
     return Touch(facts.customer_id, candidate.occasion, channel, candidate.day, due, candidate.reason, suppressed)
 
@@ -331,7 +374,7 @@ def _add_if_near(
     into: list[Touch],
     facts: CustomerFacts,
     candidate: _Candidate,
-    channel: str,
+    channel: Channel,
     today: dt.date,
     config: Config,
     why: str,
@@ -373,18 +416,21 @@ def _dated_candidates(facts: CustomerFacts, today: dt.date, config: Config) -> I
     first = today - dt.timedelta(days=occ.grace_days + MISSED_LOOKBACK_DAYS)
     last = today + dt.timedelta(days=HORIZON_DAYS)
     if occ.birthday.enabled and facts.birthday is not None:
-        for day in occasions.dates_between("birthday", first, last, birthday=facts.birthday, feb29=occ.birthday.feb29):
+        birthdays = occasions.dates_between(
+            Occasion.BIRTHDAY, first, last, birthday=facts.birthday, feb29=occ.birthday.feb29
+        )
+        for day in birthdays:
             age = day.year - facts.birthday.year if facts.birthday.year else None
-            yield _Candidate("birthday", day, f"birthday (turns {age})" if age else "birthday")
+            yield _Candidate(Occasion.BIRTHDAY, day, f"birthday (turns {age})" if age else "birthday")
     if occ.thanksgiving.enabled:
         country = facts.country or config.office.country
         for day in occasions.dates_between(
-            "thanksgiving", first, last, country=country, thanksgiving_rules=occ.thanksgiving.rules
+            Occasion.THANKSGIVING, first, last, country=country, thanksgiving_rules=occ.thanksgiving.rules
         ):
-            yield _Candidate("thanksgiving", day, f"Thanksgiving ({country})")
+            yield _Candidate(Occasion.THANKSGIVING, day, f"Thanksgiving ({country})")
     if occ.april_fools.enabled:
-        for day in occasions.dates_between("april_fools", first, last):
-            yield _Candidate("april_fools", day, "April Fool's Day")
+        for day in occasions.dates_between(Occasion.APRIL_FOOLS, first, last):
+            yield _Candidate(Occasion.APRIL_FOOLS, day, "April Fool's Day")
     if occ.thank_you.enabled:
         yield from _thank_yous(facts, first, today, config)
 
@@ -395,7 +441,7 @@ def _thank_yous(facts: CustomerFacts, first: dt.date, today: dt.date, config: Co
     delay = dt.timedelta(days=settings.delay_days)
     known = [p for p in facts.purchases if p.day <= today]
     # Thank-yous that went out; one waiting in the outbox is this cluster's own card, not an earlier one.
-    sent_days = [c.occasion_date for c in facts.cards if c.occasion == "thank_you" and c.state in FIXED_STATES]
+    sent_days = [c.occasion_date for c in facts.cards if c.occasion is Occasion.THANK_YOU and c.state in FIXED_STATES]
     for cluster in _purchase_clusters(known, settings.coalesce_days):
         latest = cluster[-1]
         day = latest.day + delay
@@ -405,7 +451,7 @@ def _thank_yous(facts: CustomerFacts, first: dt.date, today: dt.date, config: Co
         if any(cluster[0].day + delay <= sent < day for sent in sent_days):
             continue
         what = f" ({latest.summary})" if latest.summary else ""
-        yield _Candidate("thank_you", day, f"thank you for the purchase on {latest.day.isoformat()}{what}")
+        yield _Candidate(Occasion.THANK_YOU, day, f"thank you for the purchase on {latest.day.isoformat()}{what}")
 
 
 def _purchase_clusters(purchases: Iterable[Purchase], coalesce_days: int) -> list[list[Purchase]]:
@@ -432,11 +478,12 @@ def _check_ins(facts: CustomerFacts, today: dt.date, config: Config, surviving: 
     touched = last_touch(facts, today)
     cur = touched or facts.added_on
     first_gap = touched is None
-    pending = sorted(c.occasion_date for c in facts.cards if c.occasion == "check_in" and c.state in OPEN_STATES)
-    failed = {c.occasion_date for c in facts.cards if c.occasion == "check_in" and c.state == "failed"}
-    skipped = [c.occasion_date for c in facts.cards if c.occasion == "check_in" and c.state == SKIPPED]
+    check_ins = [c for c in facts.cards if c.occasion is Occasion.CHECK_IN]
+    pending = sorted(c.occasion_date for c in check_ins if c.state in OPEN_STATES)
+    failed = {c.occasion_date for c in check_ins if c.state is OutboxState.FAILED}
+    skipped = [c.occasion_date for c in check_ins if c.skipped_by_staff]
     # The soonest a check-in can reach the customer: email today, else a card mailed on the next mail day.
-    soonest = today if "email" in facts.channels else mail_calendar(config).on_or_after(today) + lead
+    soonest = today if Channel.EMAIL in facts.channels else mail_calendar(config).on_or_after(today) + lead
     upcoming = iter(surviving)
     nxt = next(upcoming, None)
     while True:
@@ -490,7 +537,7 @@ def _check_ins(facts: CustomerFacts, today: dt.date, config: Config, surviving: 
             why = f"replaces the check-in for {day.isoformat()}, which failed"
             while day in failed:
                 day += DAY
-        yield _Candidate("check_in", day, why)
+        yield _Candidate(Occasion.CHECK_IN, day, why)
         cur = _reaches_by(day, facts, today, config)
         first_gap = False
         if day > today:
@@ -510,7 +557,7 @@ def _out_of_quiet_window(
         return before
     year = reached.year if (reached.month, reached.day) <= end else reached.year + 1
     after = dt.date(year, *end) + DAY
-    if "post" in facts.channels:
+    if Channel.POST in facts.channels:
         # A posted copy must arrive after the window too: mailed on the mail day lead days before.
         lead = dt.timedelta(days=config.print.postal_lead_days)
         after = mail_calendar(config).on_or_after(after - lead) + lead
@@ -521,7 +568,7 @@ def _check_in_arrivals(day: dt.date, facts: CustomerFacts, today: dt.date, confi
     """Return the days a check-in for ``day`` reaches the customer, on each of their channels."""
     found = [day]
     for channel in facts.channels:
-        sending = _sending("check_in", channel, day, today, config) or _late_anyway(channel, day, today, config)
+        sending = _sending(Occasion.CHECK_IN, channel, day, today, config) or _late_anyway(channel, day, today, config)
         found.append(sending.arrival)
     return found
 
@@ -631,7 +678,7 @@ def simulate(facts: CustomerFacts, first: dt.date, last: dt.date, config: Config
     result = Simulation(facts.customer_id, facts.contactable)
     cards = list(facts.cards)
     arrivals = list(facts.post_arrivals)
-    seen: set[tuple[str, str, dt.date, str]] = set()
+    seen: set[CardKey] = set()
     day = first
     current = facts
     while day <= last:
@@ -645,9 +692,9 @@ def simulate(facts: CustomerFacts, first: dt.date, last: dt.date, config: Config
         if due:
             for touch in due:
                 result.sent.append(touch)
-                state = "mailed" if touch.channel == "post" else "sent"
+                state = OutboxState.MAILED if touch.channel is Channel.POST else OutboxState.SENT
                 cards.append(Card(facts.customer_id, touch.occasion, touch.occasion_date, touch.channel, state))
-                if touch.channel == "post":
+                if touch.channel is Channel.POST:
                     arrivals.append((touch.occasion, touch.occasion_date, touch.arrives))
             current = replace(facts, cards=tuple(cards), post_arrivals=tuple(arrivals))
             continue  # plan the same day again: what was sent may bring the next card into view

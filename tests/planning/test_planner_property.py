@@ -146,7 +146,7 @@ def test_every_fixed_occasion_goes_unless_a_higher_one_is_near(drawn: tuple[Cust
     result, _, last = _run(drawn)
     if not facts.contactable:
         return
-    sent = {(t.occasion, t.occasion_date, t.channel): t for t in result.sent}
+    sent: dict[tuple[str, dt.date, str], Touch] = {(t.occasion, t.occasion_date, t.channel): t for t in result.sent}
     for occasion, day in _fixed_occasions(facts, first, last - dt.timedelta(days=10)):
         for channel in facts.channels:
             due, arrival = _on_time_arrival(occasion, channel, day)
