@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,6 +31,18 @@ from cardsender.store import Store
 from cardsender.system.private import remove_stale_temp_files
 
 __all__ = ["ImportResult", "Progress", "RowError", "import_customers", "import_history"]
+
+
+class _CustomerOptions(TypedDict):
+    """The keywords both customer importers take beside their reader and rejects file."""
+
+    today: dt.date
+    now: dt.datetime
+    date_format: str | None
+    progress: Progress | None
+    offices: Collection[str]
+    default_office: str
+    office_days: Mapping[str, dt.date] | None
 
 
 def import_customers(
@@ -57,7 +69,7 @@ def import_customers(
     refuse_folder(path)
     remove_stale_temp_files(path.parent)
     suffix = path.suffix.lower()
-    options: dict[str, Any] = {
+    options: _CustomerOptions = {
         "today": today,
         "now": now,
         "date_format": date_format,

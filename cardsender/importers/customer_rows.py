@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -12,6 +11,7 @@ from cardsender.domain.errors import InputError
 from cardsender.domain.records import DEFAULT_OFFICE
 from cardsender.importers.fields import default_channel
 from cardsender.store.customers import (
+    CustomerFields,
     columns_from_fields,
     customer_id_map,
     length_limits,
@@ -46,17 +46,19 @@ class CustomerWriter:
         self.default_office = default_office
         # Each office's own today, for the day its new customers were added (offices in other time zones).
         self.office_days = office_days or {}
-        self.stamps = {"added_on": today, "created_at": now, "updated_at": now}
+        self.stamps: dict[str, object] = {"added_on": today, "created_at": now, "updated_at": now}
         self.known = customer_id_map(conn)
         self.seen: dict[str, int] = {}
-        self.pending: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        self.pending: dict[tuple[str, ...], list[dict[str, object]]] = {}
         self.limits: dict[tuple[str, ...], list[tuple[str, int]]] = {}
         self.added = 0
         self.updated = 0
 
-    def add(self, line: int, values: dict[str, Any]) -> None:
+    def add(self, line: int, values: CustomerFields) -> None:
         """Queue one customer's parsed fields, or raise InputError saying why the row is refused."""
-        external_id: str = values["id"]
+        external_id = values.get("id")
+        if external_id is None:  # the importers always give one: a file without an id column is refused
+            raise InputError("id is missing; every customer needs an id")
         first = self.seen.get(external_id)
         if first is not None:
             raise InputError(
@@ -86,7 +88,7 @@ class CustomerWriter:
         if problem := overlong_column(row, limits):
             raise InputError(problem)
         row |= self.stamps
-        if not existing and (day := self.office_days.get(values["office"])) is not None:
+        if not existing and (day := self.office_days.get(values.get("office", ""))) is not None:
             row["added_on"] = day
         self.seen[external_id] = line
         if existing:

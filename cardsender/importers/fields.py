@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
 from cardsender.domain.errors import InputError
 from cardsender.domain.records import CHANNELS, OFFICE_KEY, Birthday
+from cardsender.domain.vocabulary import ChannelPreference
+from cardsender.store.customers import CustomerFields
 
 FIELDS = (
     "id",
@@ -39,7 +40,6 @@ FIELDS = (
     "notes",
     "office",
 )
-BOOLEAN_FIELDS = ("no_email", "no_post", "no_humor", "do_not_contact")
 _ALIASES = {
     "id": ("customerid", "customernumber", "customerno", "uid"),
     "first_name": ("givenname", "forename"),
@@ -206,13 +206,13 @@ def _country_code(name: str, field: str) -> str:
         ) from None
 
 
-def parse_channel(text: str, field: str = "channel") -> str:
+def parse_channel(text: str, field: str = "channel") -> ChannelPreference:
     """Return email, post or both."""
     value = text.strip().lower()
     value = {"mail": "post", "postal": "post", "letter": "post", "e-mail": "email"}.get(value, value)
     if value not in CHANNELS:
         raise InputError(f"{field} '{text}' is not one of: {', '.join(CHANNELS)}")
-    return value
+    return ChannelPreference(value)
 
 
 def parse_language(text: str, field: str = "language") -> str:
@@ -259,39 +259,48 @@ def parse_id(text: str, field: str = "id") -> str:
     return value
 
 
-def parse_customer_fields(raw: Mapping[str, str], date_format: str | None = None) -> dict[str, Any]:
+def parse_customer_fields(raw: Mapping[str, str], date_format: str | None = None) -> CustomerFields:
     """Validate canonical fields given as text; return typed values for the store.
 
     Only the fields present in ``raw`` are returned, so a file without a column
-    leaves that column of existing customers unchanged.
+    leaves that column of existing customers unchanged.  A blank birthday,
+    customer_since or email is None (none known); a blank channel is None (the
+    writer chooses one).
     """
-    parsers: dict[str, Callable[[str], Any]] = {
-        "id": parse_id,
-        "email": parse_email,
-        "birthday": lambda v: parse_birthday(v, date_format) if v.strip() else None,
-        "customer_since": lambda v: parse_date(v, date_format, "customer_since") if v.strip() else None,
-        "country": parse_country,
-        "channel": lambda v: parse_channel(v) if v.strip() else None,
-        "language": parse_language,
-        "office": parse_office,
-    }
-    values: dict[str, Any] = {}
-    for field, text in raw.items():
-        if field in BOOLEAN_FIELDS:
-            values[field] = parse_bool(text, field)
-        elif field in parsers:
-            values[field] = parsers[field](text)
-        elif field == "subdivision":
-            values[field] = parse_text(text, field).upper()
-        else:
-            values[field] = parse_text(text, field)
-    return values
+    fields: CustomerFields = {}
+    for name, text in raw.items():
+        match name:
+            case "first_name" | "last_name" | "street" | "city" | "postal_code" | "owner" | "notes":
+                fields[name] = parse_text(text, name)
+            case "id":
+                fields["id"] = parse_id(text)
+            case "email":
+                fields["email"] = parse_email(text)
+            case "birthday":
+                fields["birthday"] = parse_birthday(text, date_format) if text.strip() else None
+            case "customer_since":
+                fields["customer_since"] = parse_date(text, date_format, name) if text.strip() else None
+            case "country":
+                fields["country"] = parse_country(text)
+            case "subdivision":
+                fields["subdivision"] = parse_text(text, name).upper()
+            case "channel":
+                fields["channel"] = parse_channel(text) if text.strip() else None
+            case "language":
+                fields["language"] = parse_language(text)
+            case "office":
+                fields["office"] = parse_office(text)
+            case "no_email" | "no_post" | "no_humor" | "do_not_contact":
+                fields[name] = parse_bool(text, name)
+            case _:
+                raise ValueError(f"not a customer field: {name}")
+    return fields
 
 
-def default_channel(values: Mapping[str, Any]) -> str:
+def default_channel(fields: CustomerFields) -> ChannelPreference:
     """Choose a channel when none is given: email if there is an address, else post if there is a street."""
-    if values.get("email"):
-        return "email"
-    if values.get("street"):
-        return "post"
-    return "email"
+    if fields.get("email"):
+        return ChannelPreference.EMAIL
+    if fields.get("street"):
+        return ChannelPreference.POST
+    return ChannelPreference.EMAIL

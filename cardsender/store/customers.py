@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection, Row, String, func, select
 from sqlalchemy.sql.dml import Insert
 
 from cardsender.domain.errors import NotFoundError
 from cardsender.domain.records import TOUCH_KINDS, Birthday, ContactEvent, Customer
+from cardsender.domain.vocabulary import ChannelPreference
 from cardsender.store.dialect import insert_if_new, insert_or_ignore, upsert
 from cardsender.store.schema import contact_events, customers
 
@@ -38,14 +39,42 @@ _PLAIN_COLUMNS = (
 )
 
 
-def columns_from_fields(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Map parsed customer fields (``fields.parse_customer_fields``) to table columns."""
-    row: dict[str, Any] = {}
+class CustomerFields(TypedDict, total=False):
+    """A customer's fields as an import row, a vCard or ``customers edit`` gives them, parsed and typed.
+
+    Every key may be left out: a field that is not given leaves the stored column as it is.
+    """
+
+    id: str
+    first_name: str
+    last_name: str
+    email: str | None  # None: the customer has no address
+    birthday: Birthday | None  # None: no birthday known
+    country: str  # an ISO 3166 code, or "" for the office's country
+    subdivision: str
+    street: str
+    city: str
+    postal_code: str
+    channel: ChannelPreference | None  # None: not said; a new customer is given one from the address they have
+    language: str
+    owner: str
+    customer_since: dt.date | None
+    no_email: bool
+    no_post: bool
+    no_humor: bool
+    do_not_contact: bool
+    notes: str
+    office: str  # "": not given (a new customer joins the default office)
+
+
+def columns_from_fields(values: Mapping[str, object]) -> dict[str, object]:
+    """Map parsed customer fields (a ``CustomerFields``, or such a mapping) to table columns."""
+    row: dict[str, object] = {}
     for name, value in values.items():
         if name == "id":
             row["external_id"] = value
         elif name == "birthday":
-            birthday: Birthday | None = value
+            birthday = value if isinstance(value, Birthday) else None
             row["birth_year"] = birthday.year if birthday else None
             row["birth_month"] = birthday.month if birthday else None
             row["birth_day"] = birthday.day if birthday else None
@@ -102,7 +131,7 @@ def display_names(conn: Connection, external_ids: Iterable[str]) -> dict[str, st
     return names
 
 
-def insert_customer(conn: Connection, values: Mapping[str, Any], today: dt.date, now: dt.datetime) -> int:
+def insert_customer(conn: Connection, values: Mapping[str, object], today: dt.date, now: dt.datetime) -> int:
     """Insert a customer from parsed fields; return its row id."""
     row = columns_from_fields(values) | {"added_on": today, "created_at": now, "updated_at": now}
     result = conn.execute(customers.insert().values(**row))
@@ -111,7 +140,7 @@ def insert_customer(conn: Connection, values: Mapping[str, Any], today: dt.date,
     return int(key[0])
 
 
-def update_customer(conn: Connection, external_id: str, values: Mapping[str, Any], now: dt.datetime) -> None:
+def update_customer(conn: Connection, external_id: str, values: Mapping[str, object], now: dt.datetime) -> None:
     """Change the given fields of one customer; a new email, or an opt-in to email, is no longer bouncing."""
     row = columns_from_fields(values) | {"updated_at": now}
     if "email" in values or values.get("no_email") is False:
@@ -215,7 +244,7 @@ def overlong_column(row: Mapping[str, Any], limits: Iterable[tuple[str, int]] | 
     return None
 
 
-def upsert_customers(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+def upsert_customers(conn: Connection, rows: Sequence[Mapping[str, object]]) -> None:
     """Insert customers, or update them by external id; all rows have the same columns.
 
     On update every given column is set except ``added_on`` and ``created_at``;
