@@ -113,7 +113,7 @@ def child(kind: str, path: Path) -> None:
         count = len(rows)
         conn.close()
     else:
-        from cardsender.config.settings import parse_config
+        from cardsender.config.loading import parse_config
         from cardsender.planning.agenda import forecast, plan_touches
         from cardsender.store import Store
 

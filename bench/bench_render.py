@@ -20,7 +20,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 
 from cardsender.cards.context import card_context, sample_customers
 from cardsender.cards.render import CardTemplates
-from cardsender.config.settings import OfficeConfig
+from cardsender.config.model import OfficeConfig
 from cardsender.domain.records import CARD_OCCASIONS
 from cardsender.system import paths
 

@@ -44,7 +44,8 @@ from types import FrameType
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from cardsender.config.settings import Config, load_config
+from cardsender.config.loading import load_config
+from cardsender.config.model import Config
 from cardsender.domain.records import ContactEvent
 from cardsender.importers.fields import parse_customer_fields
 from cardsender.sending.cycle import SendCycle

@@ -11,7 +11,8 @@ from urllib.parse import quote
 
 import pytest
 
-from cardsender.config.settings import Config, load_config
+from cardsender.config.loading import load_config
+from cardsender.config.model import Config
 from cardsender.store import Store
 
 WORKSPACE_CONFIG = """\

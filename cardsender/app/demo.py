@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cardsender.app.workspace import Demo, create_demo
 from cardsender.cards import context as cards
-from cardsender.config.settings import load_config
+from cardsender.config.loading import load_config
 from cardsender.domain.errors import CardsenderError
 from cardsender.planning import agenda
 from cardsender.printing import batches as printing

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cardsender.config.settings import Config
+from cardsender.config.model import Config
 from cardsender.domain.errors import InputError, NotFoundError
 from cardsender.domain.labels import occasion_label
 from cardsender.domain.records import DEFAULT_OFFICE, RESOLUTIONS, SKIPPED_BY_STAFF, ContactEvent

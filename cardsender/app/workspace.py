@@ -9,7 +9,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from cardsender.config.settings import CONFIG_FILENAME, load_config, parse_config
+from cardsender.config.loading import CONFIG_FILENAME, load_config, parse_config
 from cardsender.domain.errors import ConfigError, InputError
 from cardsender.importers import ImportResult, import_customers, import_history
 from cardsender.store import Store

@@ -25,7 +25,7 @@ from cardsender.cards.render import (
     choose_variant,
     generic_reason,
 )
-from cardsender.config.settings import Config, OfficeConfig
+from cardsender.config.model import Config, OfficeConfig
 from cardsender.domain import christmas
 from cardsender.domain.errors import InputError
 from cardsender.domain.records import CARD_OCCASIONS, Birthday, ContactEvent, Customer

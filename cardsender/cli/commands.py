@@ -17,7 +17,8 @@ import click
 from cardsender import __version__
 from cardsender.cli.lazy import LazyModule
 from cardsender.cli.table import format_table
-from cardsender.config.settings import DATE_FORMATS, load_config
+from cardsender.config.loading import load_config
+from cardsender.config.model import DATE_FORMATS
 from cardsender.domain.errors import CardsenderError, InputError
 from cardsender.domain.labels import occasion_label
 from cardsender.domain.records import CARD_OCCASIONS, EVENT_KINDS, RESOLUTIONS, name_and_id
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from cardsender.app import outbox_ops as outbox
     from cardsender.app import workspace
     from cardsender.cards import context as cards
-    from cardsender.config.settings import Config
+    from cardsender.config.model import Config
     from cardsender.domain.records import Customer, Touch
     from cardsender.planning import agenda
     from cardsender.printing import batches as printing
@@ -889,7 +890,7 @@ def templates_check(ctx: click.Context) -> None:
 
 def _transport(app: AppContext) -> Transport:
     """Return the configured email transport: files in a folder, or an SMTP server."""
-    from cardsender.config.settings import smtp_password
+    from cardsender.config.password import smtp_password
     from cardsender.sending.transport import FileTransport, SmtpTransport
 
     email = app.config.email

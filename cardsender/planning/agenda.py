@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from cardsender.config.settings import Config
+from cardsender.config.model import Config
 from cardsender.domain.records import Touch, name_and_id
 from cardsender.planning.dates import OCCASIONS
 from cardsender.planning.facts import load_facts

@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterator
 
 from sqlalchemy import Connection, and_, case, func, or_, select
 
-from cardsender.config.settings import Config
+from cardsender.config.model import Config
 from cardsender.domain.records import DEFAULT_OFFICE, SKIPPED_BY_STAFF, TOUCH_KINDS, Birthday, Card, CardKey
 from cardsender.domain.vocabulary import Channel, EventKind, Occasion, OutboxState
 from cardsender.planning.planner import (

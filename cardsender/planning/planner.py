@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
-from cardsender.config.settings import Config
+from cardsender.config.model import Config
 from cardsender.domain.occasions import OCCASION_TABLE
 from cardsender.domain.records import Birthday, Card, CardKey, Touch, fill_fields
 from cardsender.domain.rules import WeekdayRule

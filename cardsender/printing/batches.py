@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from cardsender.cards import context as cards
 from cardsender.cards.render import TemplateError
-from cardsender.config.settings import Config
+from cardsender.config.model import Config
 from cardsender.domain.errors import InputError, NotFoundError
 from cardsender.domain.labels import occasion_label
 from cardsender.domain.records import ContactEvent, Customer

@@ -32,7 +32,7 @@ from reportlab.lib.units import inch
 from reportlab.pdfgen.canvas import Canvas
 
 from cardsender.cards.render import RenderedCard
-from cardsender.config.settings import Config
+from cardsender.config.model import Config
 from cardsender.domain.errors import InputError
 from cardsender.domain.records import Customer
 from cardsender.domain.vocabulary import CardFormat, Paper

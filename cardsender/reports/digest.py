@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from cardsender.config.settings import Config
+from cardsender.config.model import Config
 from cardsender.domain.labels import occasion_label
 from cardsender.domain.records import name_and_id
 from cardsender.planning import agenda

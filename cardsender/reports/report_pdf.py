@@ -19,7 +19,7 @@ from reportlab.lib.units import inch
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Frame, KeepInFrame, Paragraph, Spacer, Table, TableStyle
 
-from cardsender.config.settings import KeepInTouchConfig
+from cardsender.config.model import KeepInTouchConfig
 from cardsender.domain.labels import occasion_label
 from cardsender.planning.agenda import CallEntry, CoverageReport
 from cardsender.planning.dates import OCCASIONS

@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 
 from cardsender.cards import context as cards
 from cardsender.cards.render import TemplateError
-from cardsender.config.settings import Config
+from cardsender.config.model import Config
 from cardsender.domain.errors import InputError
 from cardsender.domain.labels import occasion_label
 from cardsender.planning import agenda

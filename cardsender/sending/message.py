@@ -27,7 +27,7 @@ from urllib.parse import quote
 from email_validator import EmailNotValidError, validate_email
 
 from cardsender.cards.render import RenderedCard
-from cardsender.config.settings import OfficeConfig
+from cardsender.config.model import OfficeConfig
 from cardsender.domain.errors import InputError
 from cardsender.domain.records import Customer
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from cardsender.config.settings import EmailConfig
+from cardsender.config.model import EmailConfig
 from cardsender.domain.errors import CardsenderError
 from cardsender.sending.message import OutgoingMessage
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from types import FrameType
 
 from cardsender.app import outbox_ops as outbox_view
-from cardsender.config.settings import Config
+from cardsender.config.model import Config
 from cardsender.domain.errors import CardsenderError
 from cardsender.reports import digest
 from cardsender.sending.cycle import SendCycle

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from cardsender.config.settings import load_config
+from cardsender.config.loading import load_config
 from cardsender.domain.records import ContactEvent
 from cardsender.importers.fields import parse_customer_fields
 from cardsender.store import Store

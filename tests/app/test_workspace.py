@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from cardsender.app import workspace
 from cardsender.cli.commands import cli
-from cardsender.config.settings import load_config
+from cardsender.config.loading import load_config
 from cardsender.store import Store
 from cardsender.store.customers import iter_customers_with_last_touch
 from cardsender.store.schema import contact_events

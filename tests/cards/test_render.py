@@ -11,7 +11,7 @@ import pytest
 
 from cardsender.cards.context import card_context, format_day, render_card
 from cardsender.cards.render import CardTemplates, PersonalDetail, TemplateError, choose_variant, generic_reason
-from cardsender.config.settings import OfficeConfig
+from cardsender.config.model import OfficeConfig
 from cardsender.domain.records import Birthday, ContactEvent, Customer
 
 OFFICE = OfficeConfig(

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from cardsender.config.settings import EmailConfig, find_config_path, load_config, smtp_password
+from cardsender.config.loading import find_config_path, load_config
+from cardsender.config.model import EmailConfig
+from cardsender.config.password import smtp_password
 from cardsender.domain.errors import ConfigError
 from cardsender.system import paths
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cardsender.cli.commands import cli
-from cardsender.config.settings import CHRISTMAS_POLICY, load_config
+from cardsender.config.loading import CHRISTMAS_POLICY, load_config
 from cardsender.domain.christmas import christmas_words, find, names_christmas
 from cardsender.domain.errors import ConfigError
 from cardsender.domain.records import ContactEvent

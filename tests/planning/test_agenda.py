@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from cardsender.config.settings import Config, parse_config
+from cardsender.config.loading import parse_config
+from cardsender.config.model import Config
 from cardsender.domain.records import Birthday, Card, ContactEvent
 from cardsender.planning.agenda import call_list, coverage_report, load_all_facts, plan_from_facts, plan_touches
 from cardsender.planning.facts import add_card

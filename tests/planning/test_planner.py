@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from cardsender.config.settings import Config, parse_config
+from cardsender.config.loading import parse_config
+from cardsender.config.model import Config
 from cardsender.domain.records import Birthday, Card, Touch
 from cardsender.planning.agenda import calls_from_facts, forecast_from_facts, longest_gap, plan_from_facts
 from cardsender.planning.planner import CustomerFacts, Purchase, plan_customer, simulate, usable_channels

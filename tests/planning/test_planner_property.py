@@ -9,7 +9,8 @@ import holidays
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cardsender.config.settings import Config, parse_config
+from cardsender.config.loading import parse_config
+from cardsender.config.model import Config
 from cardsender.domain.records import Birthday, Touch
 from cardsender.planning import dates as occasions
 from cardsender.planning.planner import CustomerFacts, Purchase, Simulation, mail_calendar, simulate, usable_channels

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from cardsender.config.settings import Config, parse_config
+from cardsender.config.loading import parse_config
+from cardsender.config.model import Config
 from cardsender.domain.errors import ConfigError
 from cardsender.domain.records import Birthday, Card, Touch
 from cardsender.domain.rules import ClosedDay, parse_closed_day

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pypdf
 
-from cardsender.config.settings import KeepInTouchConfig, parse_config
+from cardsender.config.loading import parse_config
+from cardsender.config.model import KeepInTouchConfig
 from cardsender.domain.records import Card, Touch
 from cardsender.planning.agenda import (
     CallEntry,

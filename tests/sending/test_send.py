@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 from cardsender.cli.commands import cli
-from cardsender.config.settings import load_config
+from cardsender.config.loading import load_config
 from cardsender.domain.records import Card, ContactEvent
 from cardsender.importers.fields import parse_customer_fields
 from cardsender.planning.facts import add_card

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cardsender.cli.commands import cli
-from cardsender.config.settings import load_config
+from cardsender.config.loading import load_config
 from cardsender.sending.transport import Outcome, ServerError, rcpt_outcome
 from cardsender.store import Store
 from cardsender.store.customers import get_customer

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from cardsender.cli.commands import cli
-from cardsender.config.settings import load_config
+from cardsender.config.loading import load_config
 from cardsender.domain.records import ContactEvent
 from cardsender.importers.fields import parse_customer_fields
 from cardsender.store import Store

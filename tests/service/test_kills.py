@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from cardsender.config.settings import load_config
+from cardsender.config.loading import load_config
 from cardsender.store import Store
 from cardsender.store.schema import outbox
 from tests.sending.test_send import ANA, rows, seed, write_config

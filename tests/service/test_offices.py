@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cardsender.cli.commands import cli
-from cardsender.config.settings import load_config, parse_config
+from cardsender.config.loading import load_config, parse_config
 from cardsender.domain.errors import ConfigError
 from cardsender.system import clock
 

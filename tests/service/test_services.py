@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cardsender.config.settings import load_config
+from cardsender.config.loading import load_config
 from cardsender.sending.cycle import CLAIM_BATCH
 from cardsender.store import Store
 from tests.fleet import OFFICES, Fleet, cardsender, seed, states, wait_for, write_config
