@@ -151,6 +151,14 @@ OUTBOX_MOVES: Mapping[OutboxState, frozenset[OutboxState]] = MappingProxyType(
     }
 )
 
+# A card in one of these states waits to go out: it may still be planned again, or cancelled.
+WAITING_STATES = frozenset({OutboxState.PENDING, OutboxState.HELD})
+# A card in one of these states has gone out, is going now, or most likely went (unknown): it holds its day
+# for the min gap, and its wording counts as used.
+GONE_OUT_STATES = frozenset(
+    {OutboxState.SENDING, OutboxState.SENT, OutboxState.UNKNOWN, OutboxState.PRINTED, OutboxState.MAILED}
+)
+
 
 class Resolution(StrEnum):
     """How staff settle a card whose fate is unknown."""

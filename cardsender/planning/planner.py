@@ -21,7 +21,14 @@ from cardsender.config.model import Config
 from cardsender.domain.occasions import OCCASION_TABLE
 from cardsender.domain.records import Birthday, Card, CardKey, Touch, fill_fields
 from cardsender.domain.rules import WeekdayRule
-from cardsender.domain.vocabulary import Channel, ChannelPreference, Occasion, OutboxState
+from cardsender.domain.vocabulary import (
+    GONE_OUT_STATES,
+    WAITING_STATES,
+    Channel,
+    ChannelPreference,
+    Occasion,
+    OutboxState,
+)
 from cardsender.planning import dates as occasions
 
 DAY = dt.timedelta(days=1)
@@ -35,13 +42,11 @@ SIMULATION_STEP_DAYS = 60
 FIRST_CHECK_IN_DAYS = (49, 63)
 
 # Outbox states, as the planner reads them (the outbox moves a card between them).
-OPEN_STATES = frozenset({OutboxState.PENDING, OutboxState.HELD})
+OPEN_STATES = WAITING_STATES
 # A row in any other state is never planned again.
 CLOSED_STATES = frozenset(OutboxState) - OPEN_STATES
 # A card in one of these states occupies its occasion date for the min gap and the guarantee.
-FIXED_STATES = frozenset(
-    {OutboxState.SENDING, OutboxState.SENT, OutboxState.UNKNOWN, OutboxState.PRINTED, OutboxState.MAILED}
-)
+FIXED_STATES = GONE_OUT_STATES
 # A card in one of these states reached the customer on its occasion date (unknown most likely did).
 TOUCH_STATES = frozenset({OutboxState.SENT, OutboxState.UNKNOWN, OutboxState.MAILED})
 

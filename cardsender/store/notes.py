@@ -7,10 +7,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, or_, select
 
+from cardsender.domain.vocabulary import GONE_OUT_STATES
 from cardsender.store.schema import customers, outbox, personal_notes
 
 # A card in one of these states has gone out (or most likely has): its wording counts as used.
-SENT_STATES = ("sending", "sent", "unknown", "printed", "mailed")
+SENT_STATES = tuple(sorted(GONE_OUT_STATES))
 
 
 def add_note(conn: Connection, customer_row_id: int, text: str, occasion: str | None, now: dt.datetime) -> None:
@@ -22,10 +23,11 @@ def add_note(conn: Connection, customer_row_id: int, text: str, occasion: str | 
 
 def release_held(conn: Connection, customer_row_id: int, occasion: str | None, now: dt.datetime) -> int:
     """Put a customer's cards held for review (of ``occasion``, or all) back to pending; return how many."""
-    held = (outbox.c.customer_id == customer_row_id) & (outbox.c.state == "held")
-    if occasion is not None:
-        held &= outbox.c.occasion == ("birthday" if occasion == "birthday_belated" else occasion)
-    return int(conn.execute(outbox.update().where(held).values(state="pending", updated_at=now)).rowcount)
+    # The move is the outbox's own (``outbox.release_held``); importing it here at module level would make
+    # the two modules import each other, as the outbox uses up notes when a card goes out.
+    from cardsender.store import outbox as cards
+
+    return cards.release_held(conn, customer_row_id, occasion, now)
 
 
 def _oldest_unused_note(column: Any, customer: Any, occasion: str) -> Select[Any]:

@@ -1,10 +1,7 @@
 """The outbox: one row per card, its state, and the claim of the service that is sending it.
 
-States: ``pending`` (to send), ``held`` (generic, waiting for a note or approval),
-``sending`` (claimed; committed before the server is contacted), ``sent``,
-``failed``, ``unknown`` (the connection was lost after the message was handed over:
-it most likely arrived, and is never resent automatically), ``cancelled``; and
-``printed`` and ``mailed`` for post.  Every change of a claimed row names the
+The states are ``OutboxState``'s, and a row moves between them only as ``OUTBOX_MOVES`` allows: every
+change of state goes through ``move``, which refuses any other.  Every change of a claimed row names the
 claim, so a row taken over by another service is never written twice.
 """
 
@@ -15,16 +12,66 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, Update, and_, func, or_, select
 
-from cardsender.domain.records import DEFAULT_OFFICE, ContactEvent, Touch
+from cardsender.domain.records import DEFAULT_OFFICE, CardKey, ContactEvent, Touch
+from cardsender.domain.vocabulary import (
+    OUTBOX_MOVES,
+    Channel,
+    EventKind,
+    EventSource,
+    Occasion,
+    OutboxState,
+    Wording,
+)
 from cardsender.store.customers import add_event
 from cardsender.store.dialect import insert_if_new, insert_or_ignore, lock_row
 from cardsender.store.notes import use_note
 from cardsender.store.schema import customers, outbox, send_pace
 
-STATES = ("pending", "held", "sending", "sent", "failed", "unknown", "cancelled", "printed", "mailed")
-OUTBOX_KEY = ("customer_id", "occasion", "occasion_date", "channel")
+STATES = tuple(state.value for state in OutboxState)
+# The columns of the outbox's unique key, named as CardKey's fields.
+OUTBOX_KEY = CardKey._fields
+
+
+class IllegalMove(RuntimeError):
+    """A card was asked to move between two states the outbox never moves it between: a bug in cardsender."""
+
+    def __init__(self, source: OutboxState, target: OutboxState) -> None:
+        allowed = ", ".join(sorted(OUTBOX_MOVES[source])) or "nowhere"
+        super().__init__(f"an outbox card cannot move from {source} to {target} (from {source}: {allowed})")
+        self.source = source
+        self.target = target
+
+
+def check_move(source: OutboxState, target: OutboxState) -> None:
+    """Raise IllegalMove unless the outbox moves a card from ``source`` to ``target``."""
+    if target not in OUTBOX_MOVES[source]:
+        raise IllegalMove(source, target)
+
+
+def moving(sources: Iterable[OutboxState], target: OutboxState, now: dt.datetime, *where: Any, **values: Any) -> Update:
+    """Return the UPDATE that moves the rows matching ``where`` from one of ``sources`` to ``target``.
+
+    Every move of the outbox is built here, and each pair of states is checked against ``OUTBOX_MOVES``.
+    """
+    sources = tuple(sources)
+    for source in sources:
+        check_move(source, target)
+    state = outbox.c.state == sources[0] if len(sources) == 1 else outbox.c.state.in_(sources)
+    return outbox.update().where(state, *where).values(state=target, updated_at=now, **values)
+
+
+def move(
+    conn: Connection,
+    sources: Iterable[OutboxState],
+    target: OutboxState,
+    now: dt.datetime,
+    *where: Any,
+    **values: Any,
+) -> int:
+    """Move the rows matching ``where`` that are in one of ``sources`` to ``target``; return how many moved."""
+    return int(conn.execute(moving(sources, target, now, *where, **values)).rowcount)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +81,12 @@ class OutboxRow:
     row: int
     customer_row: int
     customer_id: str
-    occasion: str
-    channel: str
+    occasion: Occasion
+    channel: Channel
     occasion_date: dt.date
     due_date: dt.date
     expires_on: dt.date | None
-    state: str
+    state: OutboxState
     attempts: int
     last_error: str
     server_reply: str
@@ -53,6 +100,11 @@ class OutboxRow:
     last_name: str = ""
 
     @property
+    def key(self) -> CardKey:
+        """Return the card's key: customer, occasion, occasion date, channel."""
+        return CardKey(self.customer_id, self.occasion, self.occasion_date, self.channel)
+
+    @property
     def customer_name(self) -> str:
         """Return the customer's name as staff know it, or "" when none is on file."""
         return " ".join(part for part in (self.first_name, self.last_name) if part)
@@ -62,12 +114,12 @@ class OutboxRow:
         return {
             "row": self.row,
             "customer_id": self.customer_id,
-            "occasion": self.occasion,
-            "channel": self.channel,
+            "occasion": self.occasion.value,
+            "channel": self.channel.value,
             "occasion_date": self.occasion_date.isoformat(),
             "due_date": self.due_date.isoformat(),
             "expires_on": self.expires_on.isoformat() if self.expires_on else None,
-            "state": self.state,
+            "state": self.state.value,
             "attempts": self.attempts,
             "last_error": self.last_error,
             "server_reply": self.server_reply,
@@ -105,12 +157,20 @@ _COLUMNS = (
 
 
 _FIELDS = tuple(field.name for field in fields(OutboxRow))
+# The columns stored as words, and the enum each becomes when read.
+_ENUMS: dict[str, Any] = {"occasion": Occasion, "channel": Channel, "state": OutboxState}
 
 
 def _rows(conn: Connection, *where: Any) -> list[OutboxRow]:
     query = select(*_COLUMNS).join(customers, customers.c.id == outbox.c.customer_id).where(*where)
     ordered = conn.execute(query.order_by(outbox.c.due_date, outbox.c.id)).all()
-    return [OutboxRow(**dict(zip(_FIELDS, row, strict=True))) for row in ordered]
+    found: list[OutboxRow] = []
+    for row in ordered:
+        values = dict(zip(_FIELDS, row, strict=True))
+        for name, enum in _ENUMS.items():
+            values[name] = enum(values[name])
+        found.append(OutboxRow(**values))
+    return found
 
 
 AWAITING_APPROVAL = "waiting for approval"
@@ -130,9 +190,10 @@ def record_touches(
     another on each key in turn and never deadlock.
     """
     added = 0
-    for touch in sorted(touches, key=lambda t: (row_ids[t.customer_id], t.occasion, t.occasion_date, t.channel)):
+    # The card's key, with the customer's row id in place of the external id.
+    for touch in sorted(touches, key=lambda t: (row_ids[t.customer_id], *t.key[1:])):
         # A check-in never expires: it stays pending until it is sent or cancelled.
-        expires = None if touch.occasion == "check_in" else touch.due_date + dt.timedelta(days=grace_days)
+        expires = None if touch.occasion is Occasion.CHECK_IN else touch.due_date + dt.timedelta(days=grace_days)
         stmt = insert_or_ignore(conn, outbox, OUTBOX_KEY).values(
             customer_id=row_ids[touch.customer_id],
             occasion=touch.occasion,
@@ -140,7 +201,7 @@ def record_touches(
             channel=touch.channel,
             due_date=touch.due_date,
             expires_on=expires,
-            state="held" if hold else "pending",
+            state=OutboxState.HELD if hold else OutboxState.PENDING,
             reason=touch.reason,
             attempts=0,
             last_error=AWAITING_APPROVAL if hold else "",
@@ -166,7 +227,7 @@ def customer_row_ids(conn: Connection, external_ids: Iterable[str]) -> dict[str,
 
 def sending_claimants(conn: Connection) -> list[str]:
     """Return the services that hold rows in ``sending``."""
-    query = select(outbox.c.claimed_by).where(outbox.c.state == "sending", outbox.c.claimed_by.is_not(None))
+    query = select(outbox.c.claimed_by).where(outbox.c.state == OutboxState.SENDING, outbox.c.claimed_by.is_not(None))
     return sorted({str(worker) for worker in conn.execute(query.distinct()).scalars()})
 
 
@@ -177,31 +238,21 @@ def recover_abandoned(conn: Connection, now: dt.datetime, gone: Iterable[str] = 
     Only a card whose SMTP transaction had begun may have reached the server: it becomes ``unknown`` and is
     never resent blindly.  The rest of the claim never left, and goes back to ``pending``.
     """
-    abandoned = and_(
-        outbox.c.state == "sending",
-        or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now, outbox.c.claimed_by.in_(list(gone))),
-    )
-    released = {"claimed_by": None, "lease_until": None, "slot_at": None, "updated_at": now}
-    unknown = conn.execute(
-        outbox.update()
-        .where(abandoned, outbox.c.smtp_started_at.is_not(None))
-        .values(state="unknown", last_error="the service stopped while sending; the card may have gone out", **released)
-    ).rowcount
-    pending = conn.execute(
-        outbox.update().where(abandoned, outbox.c.smtp_started_at.is_(None)).values(state="pending", **released)
-    ).rowcount
-    return int(unknown), int(pending)
+    abandoned = or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now, outbox.c.claimed_by.in_(list(gone)))
+    released = {"claimed_by": None, "lease_until": None, "slot_at": None}
+    sending = (OutboxState.SENDING,)
+    why = "the service stopped while sending; the card may have gone out"
+    began = outbox.c.smtp_started_at.is_not(None)
+    unknown = move(conn, sending, OutboxState.UNKNOWN, now, abandoned, began, last_error=why, **released)
+    never_began = outbox.c.smtp_started_at.is_(None)
+    pending = move(conn, sending, OutboxState.PENDING, now, abandoned, never_began, **released)
+    return unknown, pending
 
 
 def expire_overdue(conn: Connection, today: dt.date, now: dt.datetime, office: str = DEFAULT_OFFICE) -> int:
     """Mark an office's pending email rows past their last day (on the office's own calendar) as failed."""
-    stmt = (
-        outbox.update()
-        .where(outbox.c.state == "pending", outbox.c.channel == "email", outbox.c.expires_on < today)
-        .where(of_office(office))
-        .values(state="failed", last_error="not sent before its last day", updated_at=now)
-    )
-    return int(conn.execute(stmt).rowcount)
+    past = and_(outbox.c.channel == Channel.EMAIL, outbox.c.expires_on < today, of_office(office))
+    return move(conn, (OutboxState.PENDING,), OutboxState.FAILED, now, past, last_error="not sent before its last day")
 
 
 def of_office(office: str) -> Any:
@@ -227,8 +278,8 @@ def claim_due(
     due = (
         select(outbox.c.id)
         .where(
-            outbox.c.state == "pending",
-            outbox.c.channel == "email",
+            outbox.c.state == OutboxState.PENDING,
+            outbox.c.channel == Channel.EMAIL,
             outbox.c.due_date <= today,
             or_(outbox.c.expires_on.is_(None), outbox.c.expires_on >= today),
             or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now),
@@ -238,39 +289,32 @@ def claim_due(
     )
     if limit is not None:
         due = due.limit(limit)
-    mark = {
-        "state": "sending",
-        "claimed_by": worker,
-        "lease_until": now + lease,
-        "updated_at": now,
-        "slot_at": None,
-        "smtp_started_at": None,
-    }
+    mark = {"claimed_by": worker, "lease_until": now + lease, "slot_at": None, "smtp_started_at": None}
+    pending = (OutboxState.PENDING,)
     if conn.dialect.name == "postgresql":
         ids = [int(row_id) for row_id in conn.execute(due.with_for_update(skip_locked=True)).scalars()]
         if not ids:
             return []
-        conn.execute(outbox.update().where(outbox.c.id.in_(ids), outbox.c.state == "pending").values(**mark))
+        move(conn, pending, OutboxState.SENDING, now, outbox.c.id.in_(ids), **mark)
         return _rows(conn, outbox.c.id.in_(ids))
     claimed = conn.execute(
-        outbox.update()
-        .where(outbox.c.id.in_(due.scalar_subquery()), outbox.c.state == "pending")
-        .values(**mark)
-        .returning(outbox.c.id)
+        moving(pending, OutboxState.SENDING, now, outbox.c.id.in_(due.scalar_subquery()), **mark).returning(outbox.c.id)
     )
     ids = [int(row_id) for row_id in claimed.scalars()]
     return _rows(conn, outbox.c.id.in_(ids)) if ids else []
 
 
 def _claimed(row: int, worker: str) -> Any:
-    return and_(outbox.c.id == row, outbox.c.claimed_by == worker, outbox.c.state == "sending")
+    return and_(outbox.c.id == row, outbox.c.claimed_by == worker, outbox.c.state == OutboxState.SENDING)
 
 
-def finish(conn: Connection, row: int, worker: str, now: dt.datetime, **values: Any) -> bool:
-    """Settle a claimed row (state and what happened); return False when the claim was lost."""
-    released = {"claimed_by": None, "lease_until": None, "slot_at": None, "updated_at": now}
-    stmt = outbox.update().where(_claimed(row, worker)).values(**(released | values))
-    return bool(conn.execute(stmt).rowcount)
+def finish(
+    conn: Connection, row: int, worker: str, now: dt.datetime, *, state: OutboxState | str, **values: Any
+) -> bool:
+    """Settle a claimed row in a state, with what happened; return False when the claim was lost."""
+    released = {"claimed_by": None, "lease_until": None, "slot_at": None}
+    mine = and_(outbox.c.id == row, outbox.c.claimed_by == worker)
+    return bool(move(conn, (OutboxState.SENDING,), OutboxState(state), now, mine, **(released | values)))
 
 
 PACE = "email"
@@ -320,8 +364,12 @@ def emails_used_today(conn: Connection, now: dt.datetime) -> int:
     """Return the day's count of the mail account's limit: the email sent in the last 24 hours, and the cards
     holding a slot now, whoever sends them."""
     day_and_flight = or_(
-        and_(outbox.c.state == "sent", outbox.c.channel == "email", outbox.c.sent_at >= now - dt.timedelta(days=1)),
-        and_(outbox.c.state == "sending", outbox.c.slot_at.is_not(None)),
+        and_(
+            outbox.c.state == OutboxState.SENT,
+            outbox.c.channel == Channel.EMAIL,
+            outbox.c.sent_at >= now - dt.timedelta(days=1),
+        ),
+        and_(outbox.c.state == OutboxState.SENDING, outbox.c.slot_at.is_not(None)),
     )
     return int(conn.execute(select(func.count()).where(day_and_flight)).scalar() or 0)
 
@@ -352,7 +400,7 @@ def mark_sent(
         claimed.row,
         worker,
         now,
-        state="sent",
+        state=OutboxState.SENT,
         sent_at=now,
         attempts=claimed.attempts + 1,
         message_id=message_id,
@@ -363,7 +411,7 @@ def mark_sent(
     )
     if not done:
         return False
-    event = ContactEvent(claimed.customer_id, office_now, "card", summary, source="card")
+    event = ContactEvent(claimed.customer_id, office_now, EventKind.CARD, summary, source=EventSource.CARD)
     add_event(conn, claimed.customer_row, event, now)
     if note:
         use_note(conn, claimed.customer_row, claimed.occasion, claimed.row, now)
@@ -389,15 +437,31 @@ def get_row(conn: Connection, row: int) -> OutboxRow | None:
     return found[0] if found else None
 
 
-def set_state(conn: Connection, row: int, from_states: Iterable[str], now: dt.datetime, **values: Any) -> bool:
-    """Change a row that is in one of ``from_states``; return whether it was."""
-    stmt = outbox.update().where(outbox.c.id == row, outbox.c.state.in_(list(from_states)))
-    return bool(conn.execute(stmt.values(updated_at=now, **values)).rowcount)
+def move_row(
+    conn: Connection,
+    row: int,
+    sources: Iterable[OutboxState],
+    target: OutboxState,
+    now: dt.datetime,
+    **values: Any,
+) -> bool:
+    """Move one row that is in one of ``sources`` to ``target``; return whether it was in one of them."""
+    return bool(move(conn, sources, target, now, outbox.c.id == row, **values))
+
+
+def set_state(
+    conn: Connection, row: int, from_states: Iterable[str], now: dt.datetime, *, state: str, **values: Any
+) -> bool:
+    """Change a row that is in one of ``from_states`` to ``state`` (words or members); return whether it was."""
+    sources = [OutboxState(source) for source in from_states]
+    return move_row(conn, row, sources, OutboxState(state), now, **values)
 
 
 def count_sent_since(conn: Connection, since: dt.datetime) -> int:
     """Return how many emails were sent since a moment (for the rate limits)."""
-    query = select(func.count()).where(outbox.c.state == "sent", outbox.c.channel == "email", outbox.c.sent_at >= since)
+    query = select(func.count()).where(
+        outbox.c.state == OutboxState.SENT, outbox.c.channel == Channel.EMAIL, outbox.c.sent_at >= since
+    )
     return int(conn.execute(query).scalar() or 0)
 
 
@@ -413,12 +477,8 @@ def bounce_address(
         mark_bouncing(conn, int(row_id), now)
     failed = 0
     if message_id:
-        stmt = (
-            outbox.update()
-            .where(outbox.c.message_id == message_id, outbox.c.state.in_(("sent", "unknown")))
-            .values(state="failed", last_error=why, updated_at=now)
-        )
-        failed = int(conn.execute(stmt).rowcount)
+        went = (OutboxState.SENT, OutboxState.UNKNOWN)
+        failed = move(conn, went, OutboxState.FAILED, now, outbox.c.message_id == message_id, last_error=why)
     return [str(external_id) for _, external_id in holders], failed
 
 
@@ -427,8 +487,8 @@ def printable_rows(conn: Connection, last: dt.date, today: dt.date, office: str 
     return _rows(
         conn,
         customers.c.office == office,
-        outbox.c.state == "pending",
-        outbox.c.channel == "post",
+        outbox.c.state == OutboxState.PENDING,
+        outbox.c.channel == Channel.POST,
         outbox.c.due_date <= last,
         or_(outbox.c.expires_on.is_(None), outbox.c.expires_on >= today),
     )
@@ -439,8 +499,8 @@ def printed_between(conn: Connection, first: dt.date, last: dt.date, office: str
     return _rows(
         conn,
         customers.c.office == office,
-        outbox.c.channel == "post",
-        outbox.c.state.in_(("printed", "mailed")),
+        outbox.c.channel == Channel.POST,
+        outbox.c.state.in_((OutboxState.PRINTED, OutboxState.MAILED)),
         outbox.c.due_date >= first,
         outbox.c.due_date <= last,
     )
@@ -456,8 +516,7 @@ def next_batch_id(conn: Connection, today: dt.date) -> str:
 
 def mark_printed(conn: Connection, row: int, batch: str, variant: str, now: dt.datetime) -> bool:
     """Record a pending post card as printed in a batch."""
-    stmt = outbox.update().where(outbox.c.id == row, outbox.c.state == "pending")
-    return bool(conn.execute(stmt.values(state="printed", batch=batch, variant=variant, updated_at=now)).rowcount)
+    return move_row(conn, row, (OutboxState.PENDING,), OutboxState.PRINTED, now, batch=batch, variant=variant)
 
 
 def rows_of_batch(conn: Connection, batch: str) -> list[OutboxRow]:
@@ -469,7 +528,7 @@ def printed_batches(conn: Connection) -> list[tuple[str, int]]:
     """Return the batches with cards printed but not yet marked mailed, and how many."""
     query = (
         select(outbox.c.batch, func.count())
-        .where(outbox.c.state == "printed", outbox.c.batch.is_not(None))
+        .where(outbox.c.state == OutboxState.PRINTED, outbox.c.batch.is_not(None))
         .group_by(outbox.c.batch)
         .order_by(outbox.c.batch)
     )
@@ -479,13 +538,13 @@ def printed_batches(conn: Connection) -> list[tuple[str, int]]:
 def count_by_state(conn: Connection) -> dict[str, int]:
     """Return how many rows are in each state."""
     query = select(outbox.c.state, func.count()).group_by(outbox.c.state).order_by(outbox.c.state)
-    return {str(state): int(count) for state, count in conn.execute(query)}
+    return {OutboxState(state): int(count) for state, count in conn.execute(query)}
 
 
 def count_awaiting_approval(conn: Connection, office: str = DEFAULT_OFFICE) -> int:
     """Return how many of an office's cards are held until someone approves them."""
     query = select(func.count()).where(
-        outbox.c.state == "held", outbox.c.last_error == AWAITING_APPROVAL, of_office(office)
+        outbox.c.state == OutboxState.HELD, outbox.c.last_error == AWAITING_APPROVAL, of_office(office)
     )
     return int(conn.execute(query).scalar() or 0)
 
@@ -495,7 +554,14 @@ def approve(
 ) -> int:
     """Release cards held for approval (the given rows, or all of an office due by a day) to go out; return
     how many."""
-    held = (outbox.c.state == "held") & (outbox.c.last_error == AWAITING_APPROVAL)
+    waiting = outbox.c.last_error == AWAITING_APPROVAL
     chosen = outbox.c.id.in_(list(rows)) if rows is not None else (outbox.c.due_date <= due_by) & of_office(office)
-    stmt = outbox.update().where(held, chosen).values(state="pending", last_error="approved", updated_at=now)
-    return int(conn.execute(stmt).rowcount)
+    return move(conn, (OutboxState.HELD,), OutboxState.PENDING, now, waiting, chosen, last_error="approved")
+
+
+def release_held(conn: Connection, customer_row_id: int, occasion: str | None, now: dt.datetime) -> int:
+    """Put a customer's cards held for review (of ``occasion``, or all) back to pending; return how many."""
+    theirs = outbox.c.customer_id == customer_row_id
+    if occasion is not None:
+        theirs &= outbox.c.occasion == Wording(occasion).occasion
+    return move(conn, (OutboxState.HELD,), OutboxState.PENDING, now, theirs)
