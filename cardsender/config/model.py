@@ -35,9 +35,9 @@ from cardsender.domain.vocabulary import CardFormat, Occasion, Paper
 
 # The orders of slash dates that [import] date_format and --date-format accept.
 DATE_FORMATS = ("DD/MM/YYYY", "MM/DD/YYYY")
-# The card formats [print] card_format and print --format accept.
-CARD_FORMATS = tuple(CardFormat)
-PAPERS = tuple(Paper)
+# The card formats [print] card_format and print --format accept, as the words click's choices list.
+CARD_FORMATS = tuple(card_format.value for card_format in CardFormat)
+PAPERS = tuple(paper.value for paper in Paper)
 TRANSPORTS = ("file", "smtp")
 SECURITIES = ("starttls", "tls", "none")
 # The port each security setting uses when [email] port is left out.
