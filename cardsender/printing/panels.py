@@ -58,6 +58,9 @@ class Fitted:
     centred: bool
     colour: colors.Color
     room: float
+    # The widest line and the panel's width: a word wider than the panel would run off the card.
+    widest: float = 0.0
+    width: float = 0.0
 
     @property
     def height(self) -> float:
@@ -70,7 +73,7 @@ class Fitted:
     @property
     def fits(self) -> bool:
         """Return whether the text fits its panel."""
-        return self.height <= self.room
+        return self.height <= self.room and self.widest <= self.width
 
 
 @lru_cache(maxsize=65_536)
@@ -83,23 +86,35 @@ def wrap(text: str, font: str, size: float, width: float) -> list[str]:
     """Break a line of text into lines no wider than ``width`` at ``size`` pt, between words.
 
     Widths add up exactly (reportlab draws TrueType text without kerning); a word wider
-    than the line stands on a line of its own, as reportlab's simpleSplit does.
+    than the line stands on a line of its own, as reportlab's simpleSplit does, unless it
+    breaks after a hyphen (a double-barrelled name on an address).
     """
     limit = width / size
     space = _word_width(" ", font)
     lines: list[str] = []
     current: list[str] = []
     used = 0.0
+    # (word, whether the next word follows it without a space: the pieces of a word broken after a hyphen)
+    words: list[tuple[str, bool]] = []
     for word in text.split():
+        if "-" in word.strip("-") and _word_width(word, font) > limit:
+            pieces = word.split("-")
+            words += [(f"{piece}-", True) for piece in pieces[:-1]] + [(pieces[-1], False)]
+        else:
+            words.append((word, False))
+    glued = False  # whether the word before continues into this one
+    for word, into_next in words:
         measure = _word_width(word, font)
-        if current and used + space + measure > limit:
-            lines.append(" ".join(current))
+        glue = 0.0 if glued else space
+        if current and used + glue + measure > limit:
+            lines.append("".join(current))
             current, used = [word], measure
         else:
-            used += (space if current else 0.0) + measure
-            current.append(word)
+            current.append(word if glued or not current else f" {word}")
+            used += (glue if len(current) > 1 else 0.0) + measure
+        glued = into_next
     if current or not lines:
-        lines.append(" ".join(current))
+        lines.append("".join(current))
     return lines
 
 
@@ -124,6 +139,9 @@ def _at_size(text: str, style: ParagraphStyle, size: float, width: float, height
         tuple(line for raw in block.split("\n") for line in wrap(raw, style.fontName, size, width))
         for block in paragraphs
     )
+    # Only a line of one word can be wider than the panel: wrap adds a word to a line only where it fits.
+    lone = (line for block in blocks for line in block if " " not in line)
+    widest = max((_word_width(line, style.fontName) * size for line in lone), default=0.0)
     return Fitted(
         blocks,
         (),
@@ -134,6 +152,8 @@ def _at_size(text: str, style: ParagraphStyle, size: float, width: float, height
         style.alignment == TA_CENTER,
         style.textColor,
         height,
+        widest,
+        width,
     )
 
 
