@@ -1,7 +1,8 @@
 """The words of each customer's card: what a template may use, which wording goes out, and preview.
 
-``card_context`` is pure: it builds the template variables from a customer, their
-history and a note.  The functions that take a Store read what they need and call it.
+``card_context`` and ``compose_card`` are pure: they build a card from a customer's file
+(``CustomerFile``: the customer, their history, their waiting notes and the wordings sent),
+read once for a whole batch of cards.  The functions that take a Store read the files and call them.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from cardsender.cards.render import (
 )
 from cardsender.config.model import Config, OfficeConfig
 from cardsender.domain import christmas
+from cardsender.domain.customer_file import CustomerFile
 from cardsender.domain.errors import InputError
 from cardsender.domain.records import CARD_OCCASIONS, Birthday, ContactEvent, Customer
 from cardsender.planning import dates as occasions
@@ -82,14 +84,43 @@ class OfficeView:
 
 
 @dataclass(frozen=True, slots=True)
+class CardVariables:
+    """Every variable a card template sees (templates/cards/README.md lists them for template writers)."""
+
+    customer: CustomerView
+    age: int | None
+    birth_year: int | None
+    years_as_customer: int
+    last_purchase: PurchaseView | None
+    last_contact: ContactView | None
+    purchases_count: int
+    personal_note: str
+    office: OfficeView
+    occasion: str
+    occasion_date: str
+    language: str
+    country: str
+    opt_out_url: str
+
+
+_VARIABLE_NAMES = tuple(field.name for field in fields(CardVariables))
+
+
+@dataclass(frozen=True, slots=True)
 class CardContext:
     """The variables of one card and the personal details it may show."""
 
     language: str
-    variables: dict[str, Any]
+    view: CardVariables
     details: tuple[PersonalDetail, ...]
     name: str
     note: str = ""
+
+    @property
+    def variables(self) -> dict[str, Any]:
+        """Return the variables as the namespace a template renders in (Jinja2 takes values of any type)."""
+        view = self.view
+        return {name: getattr(view, name) for name in _VARIABLE_NAMES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,8 +206,8 @@ def card_context(
     if age:
         details.append(PersonalDetail(f"age {age}", str(age)))
 
-    variables: dict[str, Any] = {
-        "customer": CustomerView(
+    view = CardVariables(
+        customer=CustomerView(
             customer.first_name,
             customer.last_name,
             customer.display_name,
@@ -184,22 +215,22 @@ def card_context(
             customer.city,
             customer.country,
         ),
-        "age": age,
-        "birth_year": birthday.year if birthday and birthday.year else None,
-        "years_as_customer": years,
-        "last_purchase": (
+        age=age,
+        birth_year=birthday.year if birthday and birthday.year else None,
+        years_as_customer=years,
+        last_purchase=(
             PurchaseView(last_purchase.summary, format_day(last_purchase.occurred_at.date(), language))
             if last_purchase
             else None
         ),
-        "last_contact": (
+        last_contact=(
             ContactView(last_contact.kind, last_contact.summary, format_day(last_contact.occurred_at.date(), language))
             if last_contact
             else None
         ),
-        "purchases_count": len(purchases),
-        "personal_note": note,
-        "office": OfficeView(
+        purchases_count=len(purchases),
+        personal_note=note,
+        office=OfficeView(
             office.name,
             office.sender_name,
             office.signature,
@@ -208,13 +239,13 @@ def card_context(
             office.postal_address,
             office.from_address,
         ),
-        "occasion": occasion,
-        "occasion_date": format_day(occasion_date, language),
-        "language": language,
-        "country": customer.country or office.country,
-        "opt_out_url": opt_out_url(office),
-    }
-    return CardContext(language, variables, tuple(details), name, note)
+        occasion=occasion,
+        occasion_date=format_day(occasion_date, language),
+        language=language,
+        country=customer.country or office.country,
+        opt_out_url=opt_out_url(office),
+    )
+    return CardContext(language, view, tuple(details), name, note)
 
 
 def card_templates(config: Config) -> CardTemplates:
@@ -269,10 +300,9 @@ def next_occasion_date(occasion: str, customer: Customer, on: dt.date, config: C
 
 @dataclass(frozen=True, slots=True)
 class ComposedCard:
-    """A customer's card rendered from the store: the words, the wording chosen, and what they were made from."""
+    """A customer's card rendered from their file: the words, the wording chosen, and what they were made from."""
 
-    customer: Customer
-    history: tuple[ContactEvent, ...]
+    file: CustomerFile
     occasion: str  # the templates' occasion: a birthday sent late is birthday_belated
     variant: str
     note: str
@@ -280,17 +310,26 @@ class ComposedCard:
     card: RenderedCard
     held_because: str | None
 
+    @property
+    def customer(self) -> Customer:
+        """Return the customer the card is for."""
+        return self.file.customer
+
+    @property
+    def history(self) -> tuple[ContactEvent, ...]:
+        """Return the customer's history the card was made from."""
+        return self.file.history
+
 
 def compose_card(
-    store: Store,
+    file: CustomerFile,
+    templates: CardTemplates,
     config: Config,
-    customer_id: str,
     occasion: str,
     occasion_date: dt.date,
     today: dt.date,
     channel: str,
     *,
-    templates: CardTemplates | None = None,
     variant: str | None = None,
     with_note: bool = True,
 ) -> ComposedCard:
@@ -299,18 +338,14 @@ def compose_card(
     The wording is the one sent least often unless ``variant`` names it (a reprint); the note
     is the customer's next one unless ``with_note`` is False.  Raises TemplateError.
     """
-    with store.begin() as conn:
-        customer = customer_queries.get_customer(conn, customer_id)
-        history = customer_queries.events_of(conn, customer_id)
-        note = queries.next_note(conn, customer_id, occasion) if with_note else ""
-        used = queries.variants_sent(conn, customer_id, occasion)
-    templates = templates or card_templates(config)
+    customer = file.customer
+    note = file.next_note(occasion) if with_note else ""
     wording = template_occasion(occasion, occasion_date, today)
-    variant = variant or choose_variant(templates.variants(wording), used, customer.id)
+    variant = variant or choose_variant(templates.variants(wording), file.variants_sent(occasion), customer.id)
     language = templates.written_language(wording, variant, customer.language or config.office.language)
     context = card_context(
         customer,
-        history,
+        file.history,
         occasion=wording,
         occasion_date=occasion_date,
         today=today,
@@ -324,7 +359,7 @@ def compose_card(
             "no name known: the card would greet the customer by their id; add the name with "
             f"'cardsender customers edit {customer.id} --set first_name=...'"
         )
-    return ComposedCard(customer, tuple(history), wording, variant, note, context, card, held)
+    return ComposedCard(file, wording, variant, note, context, card, held)
 
 
 def has_usable_name(customer: Customer) -> bool:
@@ -340,18 +375,27 @@ def has_usable_name(customer: Customer) -> bool:
 
 
 def preview_card(
-    store: Store, config: Config, customer_id: str, occasion: str, on: dt.date, channel: str | None = None
+    store: Store,
+    config: Config,
+    customer_id: str,
+    occasion: str,
+    on: dt.date,
+    channel: str | None = None,
+    *,
+    templates: CardTemplates | None = None,
 ) -> Preview:
     """Render the card a customer would get for an occasion on a day, with the wording that would be chosen."""
     if occasion not in CARD_OCCASIONS:
         raise InputError(f"'{occasion}' is not an occasion; use one of: {', '.join(CARD_OCCASIONS)}")
     with store.begin() as conn:
-        customer = customer_queries.get_customer(conn, customer_id)
+        file = customer_queries.load_file(conn, customer_id)
+    customer = file.customer
     occasion_date = next_occasion_date(occasion, customer, on, config)
     if channel is None:
         channel = "post" if customer.channel == "post" else "email"
-    composed = compose_card(store, config, customer_id, occasion, occasion_date, on, channel)
-    return Preview(composed.customer, occasion_date, composed.card, composed.held_because)
+    templates = templates or card_templates(config)
+    composed = compose_card(file, templates, config, occasion, occasion_date, on, channel)
+    return Preview(customer, occasion_date, composed.card, composed.held_because)
 
 
 @dataclass(frozen=True, slots=True)
@@ -471,7 +515,9 @@ def sample_customers() -> list[tuple[str, Customer, list[ContactEvent]]]:
     ]
 
 
-def check_templates(config: Config, overflow: Callable[[RenderedCard], list[str]]) -> tuple[int, list[TemplateProblem]]:
+def check_templates(
+    config: Config, overflow: Callable[[RenderedCard], list[str]], *, templates: CardTemplates | None = None
+) -> tuple[int, list[TemplateProblem]]:
     """Render every variant of every occasion for every sample customer; return the count and the problems found.
 
     ``overflow`` measures a printed card's panels as the card is printed, and names each one whose text does not fit.
@@ -480,7 +526,7 @@ def check_templates(config: Config, overflow: Callable[[RenderedCard], list[str]
     wording, a printed card whose front or inside is too long for its panel, and a
     card that is generic for a customer with some history.
     """
-    templates = card_templates(config)
+    templates = templates or card_templates(config)
     today = dt.date(2026, 3, 5)
     problems: list[TemplateProblem] = []
     # Christmas wording is looked for in every file, even one no sample customer's card uses (body.de.txt).

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cardsender.cards import context as cards
-from cardsender.cards.render import TemplateError
+from cardsender.cards.render import CardTemplates, TemplateError
 from cardsender.config.model import Config
+from cardsender.domain.customer_file import CustomerFile
 from cardsender.domain.errors import InputError, NotFoundError
 from cardsender.domain.labels import occasion_label
 from cardsender.domain.records import ContactEvent, Customer
@@ -27,7 +28,7 @@ from cardsender.planning.planner import is_late
 from cardsender.store import Store, traces
 from cardsender.store import notes as card_queries
 from cardsender.store import outbox as queries
-from cardsender.store.customers import add_event
+from cardsender.store.customers import add_event, load_files
 from cardsender.system.private import private_folder, remove_stale_temp_files, reserve_private, temp_name
 
 if TYPE_CHECKING:
@@ -55,16 +56,24 @@ def address_lines(customer: Customer) -> tuple[str, ...]:
 
 
 def _printed_card(
-    store: Store, config: Config, row: queries.OutboxRow, today: dt.date, variant: str | None, card_format: str
+    file: CustomerFile | None,
+    templates: CardTemplates,
+    config: Config,
+    row: queries.OutboxRow,
+    today: dt.date,
+    variant: str | None,
+    card_format: str,
 ) -> PrintedCard:
     """Render one post card for print with its guide line; raise TemplateError or InputError when it cannot be."""
     from cardsender.printing.fonts import missing_glyphs
     from cardsender.printing.layout import PrintedCard, check_fits  # reportlab loads only to print
 
+    if file is None:  # the outbox row's customer was deleted after the batch's rows were read
+        raise NotFoundError(f"no customer with id '{row.customer_id}'; see 'cardsender customers list'")
     composed = cards.compose_card(
-        store,
+        file,
+        templates,
         config,
-        row.customer_id,
         row.occasion,
         row.occasion_date,
         today,
@@ -86,14 +95,14 @@ def _printed_card(
         note=composed.note,
         language=config.office.language,
     )
-    guide = cards.card_templates(config).render_part("_guide.txt", staff.variables)
+    guide = templates.render_part("_guide.txt", staff.variables)
     missing = missing_glyphs(" ".join((card.card_front, card.card_inside, customer.display_name, guide)))
     if missing:
         raise InputError(
             f"the font cannot print {''.join(missing)} in {customer.display_name}'s card ({row.customer_id}); "
             "it would come out as boxes"
         )
-    purchase = context.variables["last_purchase"]
+    purchase = context.view.last_purchase
     printed = PrintedCard(
         row=row.row,
         customer_id=row.customer_id,
@@ -102,7 +111,7 @@ def _printed_card(
         card=card,
         last_purchase=f"{purchase.item} ({purchase.date})" if purchase else "",
         notes=customer.notes,
-        years=int(context.variables["years_as_customer"]),
+        years=context.view.years_as_customer,
         owner=customer.owner,
         suggestion=guide,
         address=address_lines(customer),
@@ -144,11 +153,13 @@ def print_batch(
         queries.record_touches(conn, posted, ids, config.occasions.grace_days, now)
         due = queries.printable_rows(conn, last, today, config.office.key)
         already = len(queries.printed_between(conn, first, last, config.office.key))
+        files = load_files(conn, (row.customer_row for row in due))
+    templates = cards.card_templates(config)
     ready: list[PrintedCard] = []
     held: list[tuple[queries.OutboxRow, str]] = []
     for row in due:
         try:
-            ready.append(_printed_card(store, config, row, today, None, card_format))
+            ready.append(_printed_card(files.get(row.customer_row), templates, config, row, today, None, card_format))
         except (TemplateError, InputError) as exc:
             held.append((row, str(exc)))
     with store.begin() as conn:
@@ -269,6 +280,7 @@ def reprint(
     with store.begin() as conn:
         rows = queries.rows_of_batch(conn, batch)
         forgotten = traces.forgotten_cards_in(conn, batch)
+        files = load_files(conn, (row.customer_row for row in rows))
     if not rows and forgotten:
         raise NotFoundError(
             f"every card of batch {batch} belonged to customers since forgotten; there is nothing to reprint, "
@@ -276,7 +288,11 @@ def reprint(
         )
     if not rows:
         raise NotFoundError(f"no print batch {batch}; see 'cardsender status' for the batches printed")
-    ready = [_printed_card(store, config, row, today, row.variant, card_format) for row in rows]
+    templates = cards.card_templates(config)
+    ready = [
+        _printed_card(files.get(row.customer_row), templates, config, row, today, row.variant, card_format)
+        for row in rows
+    ]
     remove_stale_temp_files(out.parent)
     temporary = _write_beside(
         out, lambda path: write_batch_pdf(ready, path, batch, config.office.name, card_format, config.print.paper)

@@ -22,15 +22,18 @@ from sqlalchemy import Connection
 from cardsender.cards import context as cards
 from cardsender.cards.render import TemplateError
 from cardsender.config.model import Config
-from cardsender.domain.errors import InputError
+from cardsender.domain.customer_file import CustomerFile
+from cardsender.domain.errors import InputError, NotFoundError
 from cardsender.domain.labels import occasion_label
+from cardsender.domain.vocabulary import OutboxState
 from cardsender.planning import agenda
 from cardsender.planning.facts import load_facts
-from cardsender.planning.planner import plan_customer
+from cardsender.planning.planner import CustomerFacts, plan_customer
 from cardsender.sending.message import OutgoingMessage, build_email
 from cardsender.sending.transport import FileTransport, Outcome, ServerError, Transport
 from cardsender.store import Store
 from cardsender.store import outbox as queries
+from cardsender.store.customers import load_files
 from cardsender.system.processes import worker_is_gone, worker_name
 
 __all__ = ["CardResult", "CycleReport", "SendCycle", "worker_is_gone", "worker_name"]
@@ -187,17 +190,25 @@ class SendCycle:
         report: CycleReport,
         should_stop: Callable[[], bool],
     ) -> None:
-        """Send a claimed batch card by card; whatever stops it puts the cards not yet begun back to pending."""
-        still_due = self._still_due(claimed)
+        """Send a claimed batch card by card; whatever stops it puts the cards not yet begun back to pending.
+
+        The batch's customers are read once, and every card of it is checked and made from that read.
+        """
+        files, still_due = self._read_batch(claimed)
         done = 0
         why = ""  # why the cards left over did not go, kept on them for status
+        settled: set[int] = set()  # the customers a card of this batch has already gone to (or tried to)
         try:
             for row in claimed:
                 if should_stop():
                     report.stopped, why = "stopped by request", "not sent: the service was stopping"
                     return
+                if row.customer_row in settled:
+                    # A card of this batch was settled for the customer: it used up their note and wording.
+                    files.update(self._read_files([row.customer_row]))
+                settled.add(row.customer_row)
                 try:
-                    report.results.append(self._send_one(row, still_due, transport))
+                    report.results.append(self._send_one(row, files.get(row.customer_row), still_due, transport))
                 except _LimitReached:
                     report.stopped = self._limit_reached()  # the rest simply waits for tomorrow
                     return
@@ -234,10 +245,14 @@ class SendCycle:
         """Render what would be sent today into a folder of .eml files; the outbox is not changed."""
         report = CycleReport(dry_run=True, folder=folder)
         touches = [t for t in agenda.plan_touches(self.store, self.config, self.today) if t.channel == "email"]
+        with self.store.begin() as conn:
+            ids = queries.customer_row_ids(conn, (t.customer_id for t in touches[:limit]))
+            files = load_files(conn, ids.values())
         writer = FileTransport(folder)
         writer.open()
         for touch in touches[:limit]:
-            prepared = self._prepare(touch.customer_id, touch.occasion, touch.occasion_date)
+            file = files.get(ids.get(touch.customer_id, -1))
+            prepared = self._prepare(touch.customer_id, file, touch.occasion, touch.occasion_date)
             if prepared.state == "send":
                 assert prepared.message is not None
                 writer.send(prepared.message)
@@ -250,11 +265,20 @@ class SendCycle:
         with self.store.begin() as conn:
             return self.config.email.rate_per_day - queries.emails_used_today(conn, self.now())
 
-    def _still_due(self, claimed: list[queries.OutboxRow]) -> dict[int, str | None]:
-        """Check each claimed row against the planner as of now: None when still due, else why not."""
+    def _read_batch(self, claimed: list[queries.OutboxRow]) -> tuple[dict[int, CustomerFile], dict[int, str | None]]:
+        """Read the files of a claimed batch's customers, and check each row against the planner, in one read."""
         rows = {row.customer_row for row in claimed}
         with self.store.begin() as conn:
+            files = load_files(conn, rows)
             facts = {f.customer_id: f for f in load_facts(conn, self.config, self.today, customer_rows=rows)}
+        return files, self._still_due(claimed, facts)
+
+    def _read_files(self, customer_rows: list[int]) -> dict[int, CustomerFile]:
+        with self.store.begin() as conn:
+            return load_files(conn, customer_rows)
+
+    def _still_due(self, claimed: list[queries.OutboxRow], facts: dict[str, CustomerFacts]) -> dict[int, str | None]:
+        """Check each claimed row against the planner as of now: None when still due, else why not."""
         verdicts: dict[int, str | None] = {}
         for row in claimed:
             customer = facts.get(row.customer_id)
@@ -264,7 +288,7 @@ class SendCycle:
             key = (row.customer_id, row.occasion, row.occasion_date, row.channel)
             # Plan as if this card were still pending: the planner then keeps it only if it is still wanted.
             open_cards = tuple(
-                replace(card, state="pending")
+                replace(card, state=OutboxState.PENDING)
                 if (card.customer_id, card.occasion, card.occasion_date, card.channel) == key
                 else card
                 for card in customer.cards
@@ -277,18 +301,13 @@ class SendCycle:
                 verdicts[row.row] = why[0] if why else "no longer needed: a newer contact or card came first"
         return verdicts
 
-    def _prepare(self, customer_id: str, occasion: str, occasion_date: dt.date) -> _Prepared:
-        """Render a card's message, or say why it is held."""
+    def _prepare(self, customer_id: str, file: CustomerFile | None, occasion: str, occasion_date: dt.date) -> _Prepared:
+        """Render a card's message from the customer's file, or say why it is held."""
+        if file is None:  # deleted after the batch was planned or claimed
+            raise NotFoundError(f"no customer with id '{customer_id}'; see 'cardsender customers list'")
         try:
             composed = cards.compose_card(
-                self.store,
-                self.config,
-                customer_id,
-                occasion,
-                occasion_date,
-                self.today,
-                "email",
-                templates=self.templates,
+                file, self.templates, self.config, occasion, occasion_date, self.today, "email"
             )
         except TemplateError as exc:
             return _Prepared(None, "held", f"the template cannot be used: {exc}")
@@ -305,7 +324,13 @@ class SendCycle:
         hashed = content_hash(card.text, card.html)
         return _Prepared(message, "send", card.subject, composed.variant, note, hashed, summary)
 
-    def _send_one(self, row: queries.OutboxRow, still_due: dict[int, str | None], transport: Transport) -> CardResult:
+    def _send_one(
+        self,
+        row: queries.OutboxRow,
+        file: CustomerFile | None,
+        still_due: dict[int, str | None],
+        transport: Transport,
+    ) -> CardResult:
         """Check, render and send one claimed row, and record what happened.
 
         The card takes its slot of the mail account's pace first, and the start of its SMTP transaction is
@@ -315,7 +340,7 @@ class SendCycle:
         if why_not is not None:
             self._settle(row, state="cancelled", reason=f"cancelled: {why_not}")
             return CardResult(row.row, row.customer_id, row.occasion, "cancelled", why_not)
-        prepared = self._prepare(row.customer_id, row.occasion, row.occasion_date)
+        prepared = self._prepare(row.customer_id, file, row.occasion, row.occasion_date)
         if prepared.state == "held":
             self._settle(row, state="held", last_error=prepared.detail)
             return CardResult(row.row, row.customer_id, row.occasion, "held", prepared.detail)
