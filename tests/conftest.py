@@ -1,35 +1,23 @@
-"""Fixtures shared by the tests: an isolated environment and a workspace folder with a config."""
+"""Fixtures shared by the tests: an isolated environment, the databases in use, an office, an SMTP server.
+
+The helpers the fixtures build on live in ``tests/support/``."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-from cardsender.config.loading import load_config
-from cardsender.config.model import Config
-from cardsender.store import Store
+from tests.smtpd import smtp_server_fixture
+from tests.support.office import WORKSPACE_CONFIG, Office, make_office
 
-WORKSPACE_CONFIG = """\
-[office]
-name = "Harbour Street Bikes"
-from_address = "hello@harbourbikes.example"
-timezone = "America/Toronto"
-country = "CA"
-subdivision = "ON"
-
-[database]
-url = "{database_url}"
-
-[email]
-transport = "file"
-outbox_dir = "outbox"
-"""
+# The names test modules written before the harness import from here.
+Workspace = Office
+__all__ = ["WORKSPACE_CONFIG", "Workspace", "smtp_server_fixture"]
 
 
 # The tests that touch the database run against SQLite, and against PostgreSQL too when this names a
@@ -113,22 +101,6 @@ def database_url(database: str, tmp_path: Path) -> Iterator[str]:
         conn.execute(f"DROP SCHEMA {name} CASCADE")
 
 
-@dataclass(frozen=True)
-class Workspace:
-    """A folder holding ``cardsender.toml`` (file transport; SQLite beside it, or a PostgreSQL schema)."""
-
-    root: Path
-    config_path: Path
-
-    def config(self) -> Config:
-        """Load the workspace's config."""
-        return load_config(self.config_path)
-
-    def open_store(self) -> Store:
-        """Open the workspace's database; close it (use ``with``)."""
-        return Store.open(self.config().database.url)
-
-
 @pytest.fixture(autouse=True)
 def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep every test away from the developer's own config, data and log folders."""
@@ -145,10 +117,20 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, database_url: str) -> Workspace:
+def folder(tmp_path: Path) -> Path:
+    """Return an empty office folder, for a test that writes its own config."""
+    path = tmp_path / "office"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def office(tmp_path: Path, database_url: str) -> Office:
     """Return a folder with a config: Toronto office, file transport, and an empty database."""
-    root = tmp_path / "office"
-    root.mkdir()
-    config_path = root / "cardsender.toml"
-    config_path.write_text(WORKSPACE_CONFIG.format(database_url=database_url), encoding="utf-8")
-    return Workspace(root, config_path)
+    return make_office(tmp_path / "office", database_url)
+
+
+@pytest.fixture
+def workspace(office: Office) -> Office:
+    """Return the ``office`` fixture (the name older tests use)."""
+    return office

@@ -12,8 +12,10 @@ from cardsender.importers.fields import parse_customer_fields
 from cardsender.store import Store
 from cardsender.store.customers import add_event, insert_customer
 from cardsender.system import clock
-from tests.sending.test_send import TZ, WRITTEN_AT, rows, run, seed, write_config
-from tests.smtpd import SmtpServerFactory, smtp_server_fixture  # noqa: F401 (the fixture)
+from tests.smtpd import SmtpServerFactory
+from tests.support.cli import outbox_rows, run
+from tests.support.customers import BUYERS_WRITTEN_AT, add_buyers
+from tests.support.office import TZ, write_smtp_config
 
 
 def plan_for(config: Path, day: dt.date) -> list[tuple[str, str]]:
@@ -29,23 +31,23 @@ def test_a_skipped_check_in_is_not_planned_again_for_the_same_last_contact(
     """An overdue customer's check-in, skipped by staff, is settled: no other check-in is planned the next days
     while their last contact stays the same, they stay on the call list, and a new contact starts a new gap."""
     server = smtp_server()
-    config = write_config(tmp_path, database_url, server)
+    config = write_smtp_config(tmp_path, database_url, server)
     with config.open("a", encoding="utf-8") as fh:
         fh.write("require_approval = true\n")
     today = clock.office_today(TZ)
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
         fields = {"id": "C9", "first_name": "Vera", "email": "vera@example.com", "channel": "email"}
-        row = insert_customer(conn, parse_customer_fields(fields), today - dt.timedelta(days=400), WRITTEN_AT)
+        row = insert_customer(conn, parse_customer_fields(fields), today - dt.timedelta(days=400), BUYERS_WRITTEN_AT)
         long_ago = dt.datetime.combine(today - dt.timedelta(days=100), dt.time(10))
-        add_event(conn, row, ContactEvent("C9", long_ago, "visit", "Tried a gravel bike", "import"), WRITTEN_AT)
+        add_event(conn, row, ContactEvent("C9", long_ago, "visit", "Tried a gravel bike", "import"), BUYERS_WRITTEN_AT)
     assert run(config, "send", "--no-dry-run").exit_code == 0
-    (held,) = rows(config)
+    (held,) = outbox_rows(config)
     assert (held["occasion"], held["state"]) == ("check_in", "held")
     assert run(config, "skip", str(held["row"])).exit_code == 0
     for later in range(4):
         assert ("C9", "check_in") not in plan_for(config, today + dt.timedelta(days=later))
     assert run(config, "send", "--no-dry-run").exit_code == 0
-    assert [r["state"] for r in rows(config)] == ["cancelled"]
+    assert [r["state"] for r in outbox_rows(config)] == ["cancelled"]
     calls = json.loads(run(config, "calls", "--json").stdout)
     assert [c["customer_id"] for c in calls] == ["C9"]
     assert run(config, "log", "C9", "--kind", "call", "--note", "Will come in for a fitting").exit_code == 0
@@ -60,15 +62,15 @@ def test_a_customer_known_only_by_an_id_gets_no_card_greeting_them_by_it(
     """A card for a customer without a usable name (an export with ids only, or the id copied into the name) is
     held for review with the reason "no name known", and the digest lists it; the named customer's card goes."""
     server = smtp_server()
-    config = write_config(tmp_path, database_url, server)
-    seed(
+    config = write_smtp_config(tmp_path, database_url, server)
+    add_buyers(
         config,
         {"id": "7301002001005", "email": "a@example.com", "channel": "email"},
         {"id": "7301002001006", "first_name": "7301002001006", "email": "b@example.com", "channel": "email"},
         {"id": "C1", "first_name": "Ana", "email": "ana@example.com", "channel": "email"},
     )
     assert run(config, "send", "--no-dry-run").exit_code == 0
-    states = {str(r["customer_id"]): (r["state"], str(r["last_error"])) for r in rows(config)}
+    states = {str(r["customer_id"]): (r["state"], str(r["last_error"])) for r in outbox_rows(config)}
     assert states["C1"] == ("sent", "")
     for nameless in ("7301002001005", "7301002001006"):
         state, why = states[nameless]
@@ -86,10 +88,10 @@ def test_every_command_that_plans_or_sends_says_what_waits_for_approval(
     """With require_approval, send, the dry run, plan and status each say how many cards wait for approval and
     how to release them; status and outbox show each customer's name beside the id."""
     server = smtp_server()
-    config = write_config(tmp_path, database_url, server)
+    config = write_smtp_config(tmp_path, database_url, server)
     with config.open("a", encoding="utf-8") as fh:
         fh.write("require_approval = true\n")
-    seed(
+    add_buyers(
         config,
         {"id": "C1", "first_name": "Ana", "last_name": "Silva", "email": "ana@example.com"},
         {"id": "C2", "first_name": "Taro", "email": "taro@example.jp"},
@@ -109,5 +111,5 @@ def test_every_command_that_plans_or_sends_says_what_waits_for_approval(
     assert any("Ana Silva (C1)" in line and "waiting for approval" in line for line in status)
     listed = run(config, "outbox").stdout
     assert "Ana Silva (C1)" in listed and "Taro (C2)" in listed
-    assert {r["customer_id"]: r["customer_name"] for r in rows(config)} == {"C1": "Ana Silva", "C2": "Taro"}
+    assert {r["customer_id"]: r["customer_name"] for r in outbox_rows(config)} == {"C1": "Ana Silva", "C2": "Taro"}
     assert server.messages == []

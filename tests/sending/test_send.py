@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from email.message import Message
-from email.mime.base import MIMEBase
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from cardsender.cli.commands import cli
 from cardsender.config.loading import load_config
 from cardsender.domain.records import Card, ContactEvent
 from cardsender.importers.fields import parse_customer_fields
@@ -25,94 +19,11 @@ from cardsender.store import Store
 from cardsender.store.customers import add_event, events_of, find_internal_id, get_customer, insert_customer
 from cardsender.store.schema import customers, outbox
 from cardsender.system import clock
-from tests.smtpd import SmtpServer, SmtpServerFactory, smtp_server_fixture  # noqa: F401 (the fixture)
-
-TZ = "America/Toronto"
-WRITTEN_AT = dt.datetime(2024, 1, 5, 15, 30)
-ANA = {"id": "C1", "first_name": "Ana", "last_name": "Silva", "email": "ana@example.com", "channel": "email"}
-TARO = {"id": "C2", "first_name": "太郎", "last_name": "山田", "email": "taro@example.jp", "channel": "email"}
-
-
-def today() -> dt.date:
-    """Return today at the office."""
-    return clock.office_today(TZ)
-
-
-def write_config(folder: Path, database_url: str, server: SmtpServer, **email: str | int) -> Path:
-    """Write a config that sends through the test server (no TLS, no login unless given)."""
-    settings = {
-        "transport": "smtp",
-        "host": "127.0.0.1",
-        "port": server.port,
-        "security": "none",
-        "rate_per_minute": 10_000,
-    } | email
-    lines = "\n".join(f"{k} = {json.dumps(v) if isinstance(v, str) else v}" for k, v in settings.items())
-    config = folder / "cardsender.toml"
-    config.write_text(
-        f'[office]\nname = "Harbour Street Bikes"\nfrom_address = "hello@harbourbikes.example"\n'
-        f'timezone = "{TZ}"\ncountry = "CA"\npostal_address = "12 Harbour Street\\nToronto"\n\n'
-        f'[database]\nurl = "{database_url}"\n\n[email]\n{lines}\n',
-        encoding="utf-8",
-    )
-    return config
-
-
-def seed(config: Path, *customers: dict[str, str]) -> None:
-    """Store customers who bought something yesterday, so a thank-you is due today."""
-    with Store.open(load_config(config).database.url) as store, store.begin() as conn:
-        for fields in customers:
-            row = insert_customer(conn, parse_customer_fields(fields), today() - dt.timedelta(days=400), WRITTEN_AT)
-            when = dt.datetime.combine(today() - dt.timedelta(days=1), dt.time(11))
-            add_event(conn, row, ContactEvent(fields["id"], when, "purchase", "Road bike", "import"), WRITTEN_AT)
-
-
-def run(config: Path, *args: str, env: dict[str, str] | None = None) -> Result:
-    """Run cardsender with a config."""
-    return CliRunner().invoke(cli, ["--config", str(config), *args], env=env)
-
-
-def rows(config: Path) -> list[dict[str, object]]:
-    """Return the outbox rows as JSON objects."""
-    result = run(config, "outbox", "--json")
-    assert result.exit_code == 0, result.output
-    data: list[dict[str, object]] = json.loads(result.stdout)
-    return data
-
-
-def bounce_report(recipient: str, message_id: str, status: str, diagnostic: str) -> bytes:
-    """Return a delivery-status report (RFC 3464) saying a message to a recipient failed, as a mail server
-    sends it back."""
-    part = MIMEBase("message", "delivery-status")
-    for fields in (
-        {"Reporting-MTA": "dns; mail.example.com"},
-        {
-            "Final-Recipient": f"rfc822; {recipient}",
-            "Action": "failed",
-            "Status": status,
-            "Diagnostic-Code": diagnostic,
-        },
-    ):
-        block = Message()
-        for name, value in fields.items():
-            block[name] = value
-        part.attach(block)
-    report = MIMEMultipart("report")
-    report.set_param("report-type", "delivery-status")
-    report["From"] = "MAILER-DAEMON@mail.example.com"
-    report["Subject"] = "Undelivered Mail Returned to Sender"
-    report.attach(MIMEText("Your message could not be delivered.\n"))
-    report.attach(part)
-    report.attach(MIMEText(f"Message-ID: {message_id}\nTo: {recipient}\n", "rfc822-headers"))
-    return report.as_bytes()
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    """Return an office folder."""
-    path = tmp_path / "office"
-    path.mkdir()
-    return path
+from tests.smtpd import SmtpServerFactory
+from tests.support.cli import outbox_rows, run
+from tests.support.customers import ANA, BUYERS_WRITTEN_AT, TARO, add_buyers, today
+from tests.support.mail import bounce_report
+from tests.support.office import TZ, write_smtp_config
 
 
 def test_cards_go_out_over_one_connection_and_never_twice(
@@ -120,8 +31,8 @@ def test_cards_go_out_over_one_connection_and_never_twice(
 ) -> None:
     """Due cards are delivered over one connection, recorded as sent and as contacts; a second run sends none."""
     server = smtp_server()
-    config = write_config(folder, database_url, server)
-    seed(config, ANA, TARO)
+    config = write_smtp_config(folder, database_url, server)
+    add_buyers(config, ANA, TARO)
     result = run(config, "send", "--no-dry-run")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1] == (
@@ -129,7 +40,7 @@ def test_cards_go_out_over_one_connection_and_never_twice(
     )
     assert server.connections == 1
     assert sorted(m.rcpt_tos[0] for m in server.messages) == ["ana@example.com", "taro@example.jp"]
-    stored = rows(config)
+    stored = outbox_rows(config)
     assert [r["state"] for r in stored] == ["sent", "sent"]
     assert sorted(str(r["message_id"]) for r in stored) == sorted(str(m.message["Message-ID"]) for m in server.messages)
     again = run(config, "send", "--no-dry-run")
@@ -143,8 +54,8 @@ def test_cards_go_out_over_one_connection_and_never_twice(
 def test_each_message_is_well_formed(database_url: str, smtp_server: SmtpServerFactory, folder: Path) -> None:
     """One Message-ID, a real text part, an HTML part, UTF-8 for non-Latin names, and the opt-out header."""
     server = smtp_server()
-    config = write_config(folder, database_url, server)
-    seed(config, TARO)
+    config = write_smtp_config(folder, database_url, server)
+    add_buyers(config, TARO)
     assert run(config, "send", "--no-dry-run").exit_code == 0
     (received,) = server.messages
     message = received.message
@@ -167,8 +78,8 @@ def test_a_newline_in_a_name_cannot_add_a_header(
 ) -> None:
     """A name holding CR LF and a header stays inside the To display name."""
     server = smtp_server()
-    config = write_config(folder, database_url, server)
-    seed(config, ANA)
+    config = write_smtp_config(folder, database_url, server)
+    add_buyers(config, ANA)
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
         # Imports refuse control characters; the message must be safe even for a name written another way.
         conn.execute(customers.update().values(first_name="Eve\r\nBcc: evil@example.com"))
@@ -183,7 +94,7 @@ def test_starttls_with_a_trusted_certificate_and_a_login(
 ) -> None:
     """STARTTLS verified against ca_file, then AUTH with the password from the environment."""
     server = smtp_server(tls=True, require_tls=True, auth={"maria@harbourbikes.example": "s3cret"})
-    config = write_config(
+    config = write_smtp_config(
         folder,
         database_url,
         server,
@@ -191,7 +102,7 @@ def test_starttls_with_a_trusted_certificate_and_a_login(
         ca_file=str(server.ca_file),
         username="maria@harbourbikes.example",
     )
-    seed(config, ANA)
+    add_buyers(config, ANA)
     result = run(config, "send", "--no-dry-run", env={"CARDSENDER_SMTP_PASSWORD": "s3cret"})
     assert result.exit_code == 0, result.output
     assert server.auth_logins == ["maria@harbourbikes.example"]
@@ -204,13 +115,13 @@ def test_an_untrusted_certificate_stops_the_cycle(
 ) -> None:
     """Without the CA the certificate is refused: nothing is sent, the card stays pending with the reason."""
     server = smtp_server(tls=True, require_tls=True)
-    config = write_config(folder, database_url, server, security="starttls")
-    seed(config, ANA)
+    config = write_smtp_config(folder, database_url, server, security="starttls")
+    add_buyers(config, ANA)
     result = run(config, "send", "--no-dry-run")
     assert result.exit_code == 1
     assert "has a certificate that cannot be verified" in result.stderr
     assert server.messages == []
-    (row,) = rows(config)
+    (row,) = outbox_rows(config)
     assert row["state"] == "pending"
     assert "certificate" in str(row["last_error"])
 
@@ -220,13 +131,13 @@ def test_a_wrong_password_stops_the_cycle_without_showing_it(
 ) -> None:
     """A refused login is the server's problem: the card stays pending and the password is never printed."""
     server = smtp_server(auth={"maria": "right"})
-    config = write_config(folder, database_url, server, username="maria")
-    seed(config, ANA)
+    config = write_smtp_config(folder, database_url, server, username="maria")
+    add_buyers(config, ANA)
     result = run(config, "send", "--no-dry-run", env={"CARDSENDER_SMTP_PASSWORD": "wrong-horse"})
     assert result.exit_code == 1
     assert "refused the login for maria: 535" in result.stderr
     assert "wrong-horse" not in result.output
-    assert [r["state"] for r in rows(config)] == ["pending"]
+    assert [r["state"] for r in outbox_rows(config)] == ["pending"]
 
 
 def test_a_refused_sender_stops_the_cycle_and_status_shows_why(
@@ -234,12 +145,12 @@ def test_a_refused_sender_stops_the_cycle_and_status_shows_why(
 ) -> None:
     """A 5xx to MAIL FROM (a quota, say) stops the cycle; the cards stay pending; status shows the server's words."""
     server = smtp_server(refuse_mail_from="550 5.7.1 Sending quota exceeded")
-    config = write_config(folder, database_url, server)
-    seed(config, ANA, TARO)
+    config = write_smtp_config(folder, database_url, server)
+    add_buyers(config, ANA, TARO)
     result = run(config, "send", "--no-dry-run")
     assert result.exit_code == 1
     assert "550 5.7.1 Sending quota exceeded" in result.stderr
-    assert [r["state"] for r in rows(config)] == ["pending", "pending"]
+    assert [r["state"] for r in outbox_rows(config)] == ["pending", "pending"]
     status = run(config, "status")
     assert "Sending quota exceeded" in status.stdout
     assert status.stdout.splitlines()[-1] == "2 cards need attention."
@@ -250,11 +161,11 @@ def test_a_refused_recipient_fails_and_marks_the_address_bouncing(
 ) -> None:
     """A 550 to RCPT fails that card, marks the address bouncing, and the others still go."""
     server = smtp_server(refuse_rcpt={"ana@example.com"})
-    config = write_config(folder, database_url, server)
-    seed(config, ANA, TARO)
+    config = write_smtp_config(folder, database_url, server)
+    add_buyers(config, ANA, TARO)
     result = run(config, "send", "--no-dry-run")
     assert result.exit_code == 0, result.output
-    states = {r["customer_id"]: (r["state"], r["last_error"]) for r in rows(config)}
+    states = {r["customer_id"]: (r["state"], r["last_error"]) for r in outbox_rows(config)}
     assert states["C1"][0] == "failed" and str(states["C1"][1]).startswith("550")
     assert states["C2"][0] == "sent"
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
@@ -271,11 +182,11 @@ def test_a_temporary_refusal_is_retried_on_a_later_cycle(
 ) -> None:
     """A 451 on DATA leaves the card pending with a later attempt; the next cycle after it delivers it once."""
     server = smtp_server(fail_data_times=1)
-    config = write_config(folder, database_url, server)
-    seed(config, ANA)
+    config = write_smtp_config(folder, database_url, server)
+    add_buyers(config, ANA)
     first = run(config, "send", "--no-dry-run")
     assert first.stdout.splitlines()[-1].startswith("Sent 0 cards") and "1 to retry" in first.stdout
-    (row,) = rows(config)
+    (row,) = outbox_rows(config)
     assert (row["state"], row["attempts"], str(row["last_error"])[:3]) == ("pending", 1, "451")
     assert run(config, "send", "--no-dry-run").stdout.splitlines()[-1].startswith("Sent 0 cards")  # too soon
     settings = load_config(config)
@@ -293,7 +204,7 @@ def test_a_temporary_refusal_is_retried_on_a_later_cycle(
         report = cycle.run(SmtpTransport(settings.email, settings.office.from_address, None))
     assert report.count("sent") == 1
     assert len(server.messages) == 1
-    assert [r["state"] for r in rows(config)] == ["sent"]
+    assert [r["state"] for r in outbox_rows(config)] == ["sent"]
 
 
 def test_a_connection_lost_after_the_data_is_unknown_and_never_resent(
@@ -301,14 +212,14 @@ def test_a_connection_lost_after_the_data_is_unknown_and_never_resent(
 ) -> None:
     """The server took the message but the reply was lost: unknown, not resent; staff settle it by hand."""
     server = smtp_server(drop_after_data=1)
-    config = write_config(folder, database_url, server)
-    seed(config, ANA)
+    config = write_smtp_config(folder, database_url, server)
+    add_buyers(config, ANA)
     result = run(config, "send", "--no-dry-run")
     assert result.exit_code == 0, result.output
     assert "1 unknown" in result.stdout.splitlines()[-1]
     assert run(config, "send", "--no-dry-run").stdout.splitlines()[-1].startswith("Sent 0 cards")
     assert len(server.messages) == 1
-    (row,) = rows(config)
+    (row,) = outbox_rows(config)
     assert row["state"] == "unknown"
     status = run(config, "status")
     assert "resolve ROW sent|resend|cancel" in status.stdout
@@ -325,8 +236,8 @@ def test_a_crash_while_sending_leaves_only_a_card_that_had_begun_unknown(
     """A row left in sending (its service gone, the lease over) becomes unknown on the next cycle and is not
     resent when its SMTP transaction had begun; one that never began goes out on that cycle."""
     server = smtp_server()
-    config = write_config(folder, database_url, server)
-    seed(config, ANA)
+    config = write_smtp_config(folder, database_url, server)
+    add_buyers(config, ANA)
     settings = load_config(config)
     with Store.open(settings.database.url) as store:
         cycle = SendCycle(
@@ -360,8 +271,8 @@ def test_the_dry_run_writes_messages_and_changes_nothing(
 ) -> None:
     """send without --no-dry-run writes .eml files, sends nothing, and leaves the outbox empty."""
     server = smtp_server()
-    config = write_config(folder, database_url, server)
-    seed(config, ANA, TARO)
+    config = write_smtp_config(folder, database_url, server)
+    add_buyers(config, ANA, TARO)
     result = run(config, "send")
     assert result.exit_code == 0, result.output
     written = folder / "outbox" / "dry-run" / today().isoformat()
@@ -371,12 +282,12 @@ def test_the_dry_run_writes_messages_and_changes_nothing(
     )
     assert len(list(written.glob("*.eml"))) == 2
     assert server.connections == 0
-    assert rows(config) == []
+    assert outbox_rows(config) == []
 
 
 def test_sending_refuses_a_day_in_the_future(database_url: str, smtp_server: SmtpServerFactory, folder: Path) -> None:
     """Cards go out on their day: --no-dry-run with a future --on is refused."""
-    config = write_config(folder, database_url, smtp_server())
+    config = write_smtp_config(folder, database_url, smtp_server())
     tomorrow = today() + dt.timedelta(days=1)
     result = run(config, "send", "--no-dry-run", "--on", tomorrow.isoformat())
     assert result.exit_code == 1
@@ -388,8 +299,8 @@ def test_a_bounce_report_fails_the_card_and_stops_email_to_the_address(
 ) -> None:
     """A bounce report read later fails the card it names, marks the address, and puts the customer on the call list."""
     server = smtp_server()
-    config = write_config(folder, database_url, server)
-    seed(config, ANA, TARO)
+    config = write_smtp_config(folder, database_url, server)
+    add_buyers(config, ANA, TARO)
     assert run(config, "send", "--no-dry-run").exit_code == 0
     sent = next(m for m in server.messages if m.rcpt_tos == ["ana@example.com"])
     report = bounce_report("ana@example.com", str(sent.message["Message-ID"]), "5.1.1", "smtp; 550 5.1.1 User unknown")
@@ -402,7 +313,7 @@ def test_a_bounce_report_fails_the_card_and_stops_email_to_the_address(
         f"Read {path}: 1 bounced address, 1 customer no longer emailed (on the call list if a card failed), "
         "1 card marked failed; 0 delays and 0 other messages left alone.",
     ]
-    states = {r["customer_id"]: (r["state"], r["last_error"]) for r in rows(config)}
+    states = {r["customer_id"]: (r["state"], r["last_error"]) for r in outbox_rows(config)}
     assert states == {"C1": ("failed", "bounced: 5.1.1 550 5.1.1 User unknown"), "C2": ("sent", "")}
     calls = json.loads(run(config, "calls", "--json").stdout)
     assert [(c["customer_id"], c["card_failed"]) for c in calls] == [("C1", True)]
@@ -415,14 +326,14 @@ def test_a_held_card_goes_out_with_the_note_that_releases_it_and_the_note_is_use
 ) -> None:
     """A generic card is held; a note releases it, goes out in it, is kept in the history, and is not reused."""
     server = smtp_server()
-    config = write_config(folder, database_url, server)
+    config = write_smtp_config(folder, database_url, server)
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
-        row = insert_customer(conn, parse_customer_fields(ANA), today() - dt.timedelta(days=30), WRITTEN_AT)
+        row = insert_customer(conn, parse_customer_fields(ANA), today() - dt.timedelta(days=30), BUYERS_WRITTEN_AT)
         when = dt.datetime.combine(today() - dt.timedelta(days=1), dt.time(11))
-        add_event(conn, row, ContactEvent("C1", when, "purchase", "", "import"), WRITTEN_AT)
+        add_event(conn, row, ContactEvent("C1", when, "purchase", "", "import"), BUYERS_WRITTEN_AT)
     held = run(config, "send", "--no-dry-run")
     assert "1 held" in held.stdout.splitlines()[-1]
-    assert [r["state"] for r in rows(config)] == ["held"]
+    assert [r["state"] for r in outbox_rows(config)] == ["held"]
     noted = run(config, "note", "C1", "So glad the fitting went well!")
     assert noted.stdout.splitlines()[-1] == "1 card held for review will go out with it."
     assert run(config, "send", "--no-dry-run").stdout.splitlines()[-1].startswith("Sent 1 card")
@@ -441,8 +352,8 @@ def test_status_warns_when_the_daily_limit_would_make_check_ins_late(
     database_url: str, smtp_server: SmtpServerFactory, folder: Path
 ) -> None:
     """Three check-ins due on day 69 at one email a day: the third would go out after day 70, and status says so."""
-    config = write_config(folder, database_url, smtp_server(), rate_per_day=1)
-    seed(config, *({**ANA, "id": f"L{n}", "email": f"l{n}@example.com"} for n in range(3)))
+    config = write_smtp_config(folder, database_url, smtp_server(), rate_per_day=1)
+    add_buyers(config, *({**ANA, "id": f"L{n}", "email": f"l{n}@example.com"} for n in range(3)))
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
         for n in range(3):
             day = today() - dt.timedelta(days=6)
@@ -451,7 +362,7 @@ def test_status_warns_when_the_daily_limit_would_make_check_ins_late(
                 find_internal_id(conn, f"L{n}"),
                 Card(f"L{n}", "check_in", day, "email", "pending"),
                 day,
-                WRITTEN_AT,
+                BUYERS_WRITTEN_AT,
             )
     result = run(config, "status")
     assert result.stderr == (
@@ -465,13 +376,13 @@ def test_with_approval_required_cards_wait_until_approved_or_skipped(
 ) -> None:
     """require_approval holds planned cards; approve sends the chosen one with the next run, skip cancels."""
     server = smtp_server()
-    config = write_config(folder, database_url, server)
+    config = write_smtp_config(folder, database_url, server)
     with config.open("a", encoding="utf-8") as fh:
         fh.write("require_approval = true\n")
-    seed(config, ANA, TARO)
+    add_buyers(config, ANA, TARO)
     first = run(config, "send", "--no-dry-run")
     assert first.stdout.splitlines()[-1].startswith("Sent 0 cards")
-    waiting = {r["customer_id"]: r for r in rows(config)}
+    waiting = {r["customer_id"]: r for r in outbox_rows(config)}
     assert [(r["state"], r["last_error"]) for r in waiting.values()] == [("held", "waiting for approval")] * 2
     assert "waiting for approval" in run(config, "status").stdout
     assert run(config, "approve").output.startswith("Error: name the rows to approve, or give --all")
@@ -480,4 +391,4 @@ def test_with_approval_required_cards_wait_until_approved_or_skipped(
     assert run(config, "skip", str(waiting["C2"]["row"])).stdout.endswith("is cancelled.\n")
     assert run(config, "send", "--no-dry-run").stdout.splitlines()[-1].startswith("Sent 1 card")
     assert [m.rcpt_tos for m in server.messages] == [["ana@example.com"]]
-    assert {r["customer_id"]: r["state"] for r in rows(config)} == {"C1": "sent", "C2": "cancelled"}
+    assert {r["customer_id"]: r["state"] for r in outbox_rows(config)} == {"C1": "sent", "C2": "cancelled"}

@@ -14,24 +14,18 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from cardsender.cli.commands import cli
 from cardsender.config.loading import load_config
 from cardsender.sending.transport import Outcome, ServerError, rcpt_outcome
 from cardsender.store import Store
 from cardsender.store.customers import get_customer
 from cardsender.system import clock
-from tests.sending.test_send import bounce_report, rows, write_config
-from tests.smtpd import Received, SmtpServer, SmtpServerFactory, smtp_server_fixture  # noqa: F401 (the fixture)
+from tests.smtpd import Received, SmtpServerFactory
+from tests.support.cli import outbox_rows, run
+from tests.support.mail import bounce_report
+from tests.support.office import TZ, write_smtp_config
 
-TZ = "America/Toronto"
 CARD_HEADERS = {"From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "MIME-Version", "Content-Type"}
-
-
-def run(config: Path, *args: str) -> Result:
-    """Run cardsender with a config."""
-    return CliRunner().invoke(cli, ["--config", str(config), *args])
 
 
 def import_people(config: Path, people: list[tuple[str, str, str, str]]) -> None:
@@ -76,7 +70,7 @@ def test_names_are_shown_literally_and_add_no_header(
     reach the customer as the text they are: the received message has exactly the headers cardsender set,
     one recipient, and the display name and subject show the name as typed."""
     server = smtp_server()
-    config = write_config(tmp_path, database_url, server)
+    config = write_smtp_config(tmp_path, database_url, server)
     people = [(f"N{n}", first, last, f"n{n}@example.com") for n, (first, last) in enumerate(NAMES)]
     import_people(config, people)
     result = run(config, "send", "--no-dry-run")
@@ -112,7 +106,7 @@ def test_addresses_in_any_script_go_out_or_are_held_and_never_stop_the_others(
     """Internationalised domains go in their IDNA form; letters beyond ASCII before the @ use SMTPUTF8 when the
     server offers it, and otherwise that card alone is held with the reason; every other card goes out."""
     server = smtp_server(smtputf8=smtputf8)
-    config = write_config(tmp_path, database_url, server)
+    config = write_smtp_config(tmp_path, database_url, server)
     import_people(config, [(f"A{n}", "Sam", "Reed", address) for n, address in enumerate(ADDRESSES)])
     result = run(config, "send", "--no-dry-run")
     assert result.exit_code == 0, result.output
@@ -125,7 +119,7 @@ def test_addresses_in_any_script_go_out_or_are_held_and_never_stop_the_others(
         )
         (to,) = received_headers(message)["To"].addresses
         assert to.addr_spec.split("@")[0] == message.rcpt_tos[0].split("@")[0]
-    states = {str(r["customer_id"]): (r["state"], r["last_error"]) for r in rows(config)}
+    states = {str(r["customer_id"]): (r["state"], r["last_error"]) for r in outbox_rows(config)}
     assert "sending" not in {state for state, _ in states.values()}
     for n, address in enumerate(ADDRESSES):
         state, why = states[f"A{n}"]
@@ -175,13 +169,13 @@ def test_a_server_refusing_the_sender_at_rcpt_stops_the_run_and_blames_no_addres
     """A refusal of the sender at RCPT stops the run like a refused login: every card stays pending with the
     server's words, and no customer is marked bouncing."""
     server = smtp_server(rcpt_replies={"p0@example.com": reply, "p1@example.com": reply, "p2@example.com": reply})
-    config = write_config(tmp_path, database_url, server)
+    config = write_smtp_config(tmp_path, database_url, server)
     import_people(config, [(f"P{n}", "Lee", "Park", f"p{n}@example.com") for n in range(3)])
     result = run(config, "send", "--no-dry-run")
     assert result.exit_code == 1
     assert f"refused to take mail from this sender: {reply}" in result.stderr
     assert server.messages == []
-    stored = rows(config)
+    stored = outbox_rows(config)
     assert [r["state"] for r in stored] == ["pending"] * 3
     assert all(reply in str(r["last_error"]) for r in stored)
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
@@ -196,10 +190,10 @@ def test_a_full_mailbox_is_retried_and_a_mailbox_error_bounces_until_opted_in_ag
     server = smtp_server(
         rcpt_replies={"full@example.com": "552 5.2.2 Mailbox full", "gone@example.com": "550 5.1.1 User unknown"}
     )
-    config = write_config(tmp_path, database_url, server)
+    config = write_smtp_config(tmp_path, database_url, server)
     import_people(config, [("F1", "Ida", "Moss", "full@example.com"), ("G1", "Eli", "Ward", "gone@example.com")])
     assert run(config, "send", "--no-dry-run").exit_code == 0
-    assert {str(r["customer_id"]): r["state"] for r in rows(config)} == {"F1": "pending", "G1": "failed"}
+    assert {str(r["customer_id"]): r["state"] for r in outbox_rows(config)} == {"F1": "pending", "G1": "failed"}
     url = load_config(config).database.url
     with Store.open(url) as store, store.begin() as conn:
         assert [get_customer(conn, c).email_bouncing for c in ("F1", "G1")] == [False, True]
@@ -215,7 +209,7 @@ def test_the_mail_account_limits_hold_across_processes_sending_at_once(
     """Four send commands at once stay within rate_per_day together, and their cards keep rate_per_minute's
     pace between them, as one sender would."""
     server = smtp_server()
-    config = write_config(tmp_path, database_url, server, rate_per_minute=600, rate_per_day=12)  # 100 ms apart
+    config = write_smtp_config(tmp_path, database_url, server, rate_per_minute=600, rate_per_day=12)  # 100 ms apart
     import_people(config, [(f"R{n:02d}", "Max", "Hale", f"r{n:02d}@example.com") for n in range(30)])
     command = [sys.executable, "-m", "cardsender", "--config", str(config), "send", "--no-dry-run"]
     senders = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
@@ -227,7 +221,7 @@ def test_the_mail_account_limits_hold_across_processes_sending_at_once(
     # (one more for the spread of a round trip on a busy machine).  Four senders pacing alone would take 0.3 s.
     assert arrivals[-1] - arrivals[0] >= 0.9, arrivals
     assert max(sum(1 for t in arrivals if start <= t < start + 0.5) for start in arrivals) <= 6, arrivals
-    states = [r["state"] for r in rows(config)]
+    states = [r["state"] for r in outbox_rows(config)]
     assert states.count("sent") == 12 and states.count("pending") == 18
     assert json.dumps(states).count("sending") == 0
 
@@ -242,7 +236,7 @@ def test_a_bounce_report_blames_the_address_only_for_a_mailbox_error(
     """A delivery-status report read later fails the card it names either way, and marks the address bouncing
     only when it says the mailbox or domain is wrong, not for a policy refusal."""
     server = smtp_server()
-    config = write_config(tmp_path, database_url, server)
+    config = write_smtp_config(tmp_path, database_url, server)
     import_people(config, [("B1", "Ana", "Silva", "ana@example.com")])
     assert run(config, "send", "--no-dry-run").exit_code == 0
     (sent,) = server.messages
@@ -252,7 +246,7 @@ def test_a_bounce_report_blames_the_address_only_for_a_mailbox_error(
     result = run(config, "bounces", str(path))
     assert result.exit_code == 0, result.output
     assert f"{int(blamed)} customer{'' if blamed else 's'} no longer emailed" in result.stdout
-    assert [r["state"] for r in rows(config)] == ["failed"]
+    assert [r["state"] for r in outbox_rows(config)] == ["failed"]
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
         customer = get_customer(conn, "B1")
         assert customer is not None and customer.email_bouncing is blamed
@@ -265,7 +259,7 @@ def test_the_service_sends_the_others_and_strands_nothing_when_some_addresses_ca
     """The service, against a server without SMTPUTF8: the cards to plain and IDNA addresses go out, the two
     that need SMTPUTF8 are held with the reason, and after SIGTERM no card is left sending."""
     server = smtp_server(smtputf8=False)
-    config = write_config(tmp_path, database_url, server)
+    config = write_smtp_config(tmp_path, database_url, server)
     people = [(f"S{n:02d}", "Kim", "Ito", f"s{n:02d}@example.com") for n in range(15)]
     people += [
         ("U1", "Ann", "Berg", "ann@bücher.example"),
@@ -282,7 +276,7 @@ def test_the_service_sends_the_others_and_strands_nothing_when_some_addresses_ca
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            settled = [r["state"] for r in rows(config)]
+            settled = [r["state"] for r in outbox_rows(config)]
             if len(settled) == len(people) and set(settled) <= {"sent", "held"}:
                 break
             time.sleep(0.1)
@@ -290,7 +284,7 @@ def test_the_service_sends_the_others_and_strands_nothing_when_some_addresses_ca
         service.send_signal(signal.SIGTERM)
         _, err = service.communicate(timeout=60)
     assert service.returncode == 0, err
-    states = {str(r["customer_id"]): r["state"] for r in rows(config)}
+    states = {str(r["customer_id"]): r["state"] for r in outbox_rows(config)}
     assert states == {p[0]: "held" if p[0] in ("U2", "U3") else "sent" for p in people}
     cards = [m for m in server.messages if m.rcpt_tos != ["hello@harbourbikes.example"]]  # not the digest
     assert len(cards) == 16

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import signal
@@ -15,9 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from cardsender.cli.commands import cli
 from cardsender.config.loading import load_config
 from cardsender.domain.records import ContactEvent
 from cardsender.importers.fields import parse_customer_fields
@@ -26,39 +23,31 @@ from cardsender.store import lease as leases
 from cardsender.store.customers import add_event, insert_customer
 from cardsender.store.schema import service_lease
 from cardsender.system import clock
-from tests.smtpd import SmtpServerFactory, smtp_server_fixture  # noqa: F401 (the fixture)
+from tests.smtpd import SmtpServerFactory
+from tests.support.cli import outbox_rows, run
+from tests.support.customers import BUYERS_WRITTEN_AT, add_buyers
+from tests.support.office import FILE_EMAIL, smtp_email
+from tests.support.office import write_config as write_config_file
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the tests stop the service with POSIX signals")
-TZ = "America/Toronto"
-WRITTEN_AT = dt.datetime(2024, 1, 5, 15, 30)
 
 
 def write_config(folder: Path, database_url: str, rate_per_minute: int, smtp_port: int | None = None) -> Path:
     """Write a config with the file transport (or a local SMTP server) and a sending pace; digests from midnight."""
-    transport = (
-        f'transport = "smtp"\nhost = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\n'
-        if smtp_port
-        else 'transport = "file"\noutbox_dir = "outbox"\n'
+    email = smtp_email(smtp_port) if smtp_port else dict(FILE_EMAIL)
+    return write_config_file(
+        folder,
+        database_url,
+        office={"subdivision": None, "send_time": "00:00"},
+        email=email | {"rate_per_minute": rate_per_minute},
     )
-    config = folder / "cardsender.toml"
-    config.write_text(
-        f'[office]\nname = "Harbour Street Bikes"\nfrom_address = "hello@harbourbikes.example"\ntimezone = "{TZ}"\n'
-        f'country = "CA"\nsend_time = "00:00"\n\n[database]\nurl = "{database_url}"\n\n'
-        f"[email]\n{transport}rate_per_minute = {rate_per_minute}\n",
-        encoding="utf-8",
-    )
-    return config
 
 
 def seed(config: Path, count: int) -> None:
     """Store customers who bought something yesterday, so a thank-you is due today."""
-    today = clock.office_today(TZ)
-    with Store.open(load_config(config).database.url) as store, store.begin() as conn:
-        for n in range(count):
-            fields = {"id": f"S{n:02d}", "first_name": f"Sam{n}", "email": f"s{n}@example.com", "channel": "email"}
-            row = insert_customer(conn, parse_customer_fields(fields), today - dt.timedelta(days=400), WRITTEN_AT)
-            when = dt.datetime.combine(today - dt.timedelta(days=1), dt.time(11))
-            add_event(conn, row, ContactEvent(fields["id"], when, "purchase", "Road bike", "import"), WRITTEN_AT)
+    people = ({"id": f"S{n:02d}", "first_name": f"Sam{n}", "email": f"s{n}@example.com"} for n in range(count))
+    add_buyers(config, *(fields | {"channel": "email"} for fields in people))
 
 
 def cards_written(folder: Path) -> list[Path]:
@@ -73,16 +62,7 @@ def digests_written(folder: Path) -> list[Path]:
 
 def states(config: Path) -> list[str]:
     """Return the outbox states, in row order."""
-    result = CliRunner().invoke(cli, ["--config", str(config), "outbox", "--json"])
-    return [row["state"] for row in json.loads(result.stdout)]
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    """Return an office folder."""
-    path = tmp_path / "office"
-    path.mkdir()
-    return path
+    return [str(row["state"]) for row in outbox_rows(config)]
 
 
 @pytest.fixture
@@ -115,16 +95,6 @@ def wait_until_serving(config: Path, process: subprocess.Popen[str]) -> None:
     wait_for(lambda: _lease_holder(config) == f"{socket.gethostname()}:{process.pid}")
 
 
-def wait_for(condition: object, seconds: float = 30) -> None:
-    """Wait until a condition holds, polling."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if callable(condition) and condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("the condition did not hold in time")
-
-
 def test_the_service_sends_what_is_due_at_start_and_stops_cleanly(
     database_url: str, folder: Path, services: list[subprocess.Popen[str]], smtp_server: SmtpServerFactory
 ) -> None:
@@ -134,7 +104,7 @@ def test_the_service_sends_what_is_due_at_start_and_stops_cleanly(
     seed(config, 3)
     service = start(config, services)
     wait_for(lambda: states(config) == ["sent", "sent", "sent"] and len(server.messages) == 4)
-    running = CliRunner().invoke(cli, ["--config", str(config), "status"]).stdout.splitlines()
+    running = run(config, "status").stdout.splitlines()
     assert running[0].startswith(f"Service: running as {_lease_holder(config)}, heartbeat ")
     assert running[1] == "Outbox: 3 sent."
     service.send_signal(signal.SIGTERM)
@@ -148,7 +118,7 @@ def test_the_service_sends_what_is_due_at_start_and_stops_cleanly(
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
         heartbeat = leases.services(conn)[0].heartbeat_at
     assert heartbeat.year == 2000  # released: the next service may start at once
-    stopped = CliRunner().invoke(cli, ["--config", str(config), "status"]).stdout.splitlines()[0]
+    stopped = run(config, "status").stdout.splitlines()[0]
     assert stopped.startswith("Service: not running (stopped); last cycle ")
     assert ": 3 planned, 3 sent" in stopped
 
@@ -199,7 +169,7 @@ def test_a_killed_service_frees_the_database_at_once(
     wait_until_serving(config, killed)
     killed.send_signal(signal.SIGKILL)
     killed.communicate(timeout=60)
-    status = CliRunner().invoke(cli, ["--config", str(config), "status"]).stdout.splitlines()[0]
+    status = run(config, "status").stdout.splitlines()[0]
     holder = f"{socket.gethostname()}:{killed.pid}"
     assert re.fullmatch(
         rf"Service: not running \(last heard from \d{{4}}-\d\d-\d\d \d\d:\d\d UTC, as {holder}\).*", status
@@ -207,7 +177,7 @@ def test_a_killed_service_frees_the_database_at_once(
     restarted = start(config, services)
     wait_until_serving(config, restarted)
     assert restarted.poll() is None
-    running = CliRunner().invoke(cli, ["--config", str(config), "status"]).stdout.splitlines()[0]
+    running = run(config, "status").stdout.splitlines()[0]
     assert running.startswith(f"Service: running as {socket.gethostname()}:{restarted.pid}, heartbeat ")
     restarted.send_signal(signal.SIGTERM)
     _, err = restarted.communicate(timeout=60)
@@ -279,9 +249,9 @@ def test_after_a_downtime_each_missed_card_goes_once_and_the_rest_are_reported(
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
         for cid, name, birthday in (("A1", "Ana", "--03-05"), ("B1", "Bob", "--03-03"), ("C1", "Cara", "--03-08")):
             fields = {"id": cid, "first_name": name, "email": f"{name.lower()}@example.com", "birthday": birthday}
-            row = insert_customer(conn, parse_customer_fields(fields), dt.date(2025, 1, 1), WRITTEN_AT)
+            row = insert_customer(conn, parse_customer_fields(fields), dt.date(2025, 1, 1), BUYERS_WRITTEN_AT)
             call = ContactEvent(cid, dt.datetime(2026, 2, 20, 10), "call", "Asked about spring tune-ups", "import")
-            add_event(conn, row, call, WRITTEN_AT)
+            add_event(conn, row, call, BUYERS_WRITTEN_AT)
 
     def run_on(moment: str, expect: list[str]) -> str:
         """Run the service with the clock stopped at a moment until the outbox holds the expected states."""
@@ -316,10 +286,9 @@ def test_on_the_day_the_clocks_go_back_a_card_goes_once(
     config = write_config(folder, database_url, rate_per_minute=10_000)
     with Store.open(load_config(config).database.url) as store, store.begin() as conn:
         fields = {"id": "D1", "first_name": "Dana", "email": "dana@example.com", "birthday": "--11-01"}
-        row = insert_customer(conn, parse_customer_fields(fields), dt.date(2025, 1, 1), WRITTEN_AT)
-        add_event(
-            conn, row, ContactEvent("D1", dt.datetime(2026, 10, 20, 10), "visit", "New tires", "import"), WRITTEN_AT
-        )
+        row = insert_customer(conn, parse_customer_fields(fields), dt.date(2025, 1, 1), BUYERS_WRITTEN_AT)
+        visit = ContactEvent("D1", dt.datetime(2026, 10, 20, 10), "visit", "New tires", "import")
+        add_event(conn, row, visit, BUYERS_WRITTEN_AT)
     for moment in ("2026-11-01T06:30:00+00:00", "2026-11-01T07:30:00+00:00"):  # 01:30 EDT, then 02:30 EST
         process = start(config, services, moment)
         wait_until_serving(config, process)

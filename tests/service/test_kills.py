@@ -20,8 +20,11 @@ from sqlalchemy import func, select
 from cardsender.config.loading import load_config
 from cardsender.store import Store
 from cardsender.store.schema import outbox
-from tests.sending.test_send import ANA, rows, seed, write_config
-from tests.smtpd import SmtpServerFactory, smtp_server_fixture  # noqa: F401 (the fixture)
+from tests.smtpd import SmtpServer, SmtpServerFactory
+from tests.support.cli import outbox_rows
+from tests.support.customers import ANA, add_buyers
+from tests.support.office import write_smtp_config
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX"), pytest.mark.slow]
 
@@ -40,11 +43,15 @@ def left_by(store: Store, pid: int) -> tuple[int, int]:
     return int(claimed), int(began)
 
 
-def wait_until_sending(store: Store, child: subprocess.Popen[bytes]) -> None:
-    """Wait until a process has claimed cards to send (or has ended), however slowly the machine starts it."""
-    deadline = time.monotonic() + 60
-    while child.poll() is None and left_by(store, child.pid)[0] == 0 and time.monotonic() < deadline:
-        time.sleep(0.02)
+def wait_until_sending(store: Store, server: SmtpServer, child: subprocess.Popen[bytes], delivered: int) -> None:
+    """Wait until a process holds claimed cards and the server has received one of them, however slowly the
+    machine starts it; fail only when it never gets there (a hang) or ends first."""
+
+    def sending() -> bool:
+        assert child.poll() is None, f"the sender ended (status {child.returncode}) before sending a card"
+        return len(server.messages) > delivered and left_by(store, child.pid)[0] > 0
+
+    wait_for(sending, 120, "a card going out from a started sender")
 
 
 @pytest.mark.parametrize("command", ["send", "run"])
@@ -59,8 +66,8 @@ def test_killing_senders_never_doubles_or_loses_a_card(
     """`send` or `run` killed again and again mid-batch, then a clean send: every card is delivered at most once,
     each ends sent (and was delivered) or unknown, and each kill leaves at most one card unknown."""
     server = smtp_server()
-    config = write_config(tmp_path, database_url, server, rate_per_minute=1500)  # 40 ms between cards
-    seed(config, *({**ANA, "id": f"K{n:02d}", "email": f"k{n:02d}@example.com"} for n in range(CARDS)))
+    config = write_smtp_config(tmp_path, database_url, server, rate_per_minute=1500)  # 40 ms between cards
+    add_buyers(config, *({**ANA, "id": f"K{n:02d}", "email": f"k{n:02d}@example.com"} for n in range(CARDS)))
     argv = [sys.executable, "-m", "cardsender", "--config", str(config)]
     argv += ["send", "--no-dry-run"] if command == "send" else ["run"]
     rng = random.Random(f"{command}-{database}")
@@ -69,8 +76,10 @@ def test_killing_senders_never_doubles_or_loses_a_card(
     with Store.open(load_config(config).database.url) as store:
         for _ in range(KILLS):
             child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            wait_until_sending(store, child)
-            time.sleep(rng.uniform(0, 0.4))  # anywhere in the batch: between cards, or inside a transaction
+            wait_until_sending(store, server, child, len(server.messages))
+            # Then anywhere in the batch: between cards, or inside a transaction.  A batch of 20 cards 40 ms
+            # apart lasts 0.8 s, so the process is still sending at the kill however slowly it runs.
+            time.sleep(rng.uniform(0, 0.4))
             child.send_signal(signal.SIGKILL)
             child.wait(timeout=30)
             claimed, began = left_by(store, child.pid)
@@ -81,7 +90,7 @@ def test_killing_senders_never_doubles_or_loses_a_card(
     )
     assert final.returncode == 0, final.stderr
     delivered = Counter(message.rcpt_tos[0] for message in server.messages)
-    states = {str(row["customer_id"]): str(row["state"]) for row in rows(config)}
+    states = {str(row["customer_id"]): str(row["state"]) for row in outbox_rows(config)}
     duplicates = sum(count - 1 for count in delivered.values())
     lost = sum(
         1
