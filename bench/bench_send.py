@@ -241,9 +241,8 @@ def fresh_database(original: Path, db: Path) -> None:
 
 def cycle(store: Store, config: Config, today: dt.date) -> SendCycle:
     """Return the send cycle for today, as the service makes it, without pauses between messages."""
-    office_now = clock.office_now(config.office.timezone)
     return SendCycle(
-        store, config, today=today, now=clock.utc_now, office_now=office_now, worker="bench", sleep=lambda _: None
+        store, config, clock=clock.Clock().on(today, config.office.timezone), worker="bench", sleep=lambda _: None
     )
 
 

@@ -34,6 +34,7 @@ from cardsender.sending.transport import FileTransport, Outcome, ServerError, Tr
 from cardsender.store import Store
 from cardsender.store import outbox as queries
 from cardsender.store.customers import load_files
+from cardsender.system.clock import Clock
 from cardsender.system.processes import worker_is_gone, worker_name
 
 __all__ = ["CardResult", "CycleReport", "SendCycle", "worker_is_gone", "worker_name"]
@@ -108,17 +109,17 @@ class SendCycle:
         store: Store,
         config: Config,
         *,
-        today: dt.date,
-        now: Callable[[], dt.datetime],
-        office_now: dt.datetime,
+        clock: Clock,
         worker: str,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.store = store
         self.config = config
-        self.today = today
-        self.now = now
-        self.office_now = office_now
+        # The office's day and time are one moment of the clock; only the pacing reads the live time.
+        moment = clock.moment(config.office.timezone)
+        self.today = moment.today
+        self.now = clock.now
+        self.office_now = moment.office_now
         self.worker = worker
         self.sleep = sleep
         self.templates = cards.card_templates(config)

@@ -26,15 +26,14 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from cardsender.app import outbox_ops as outbox_view
+from cardsender.app.office import Office, email_transport
 from cardsender.config.model import Config
 from cardsender.domain.errors import CardsenderError
-from cardsender.reports import digest
-from cardsender.sending.cycle import SendCycle
 from cardsender.sending.transport import Transport
 from cardsender.store import Store
 from cardsender.store import lease as leases
-from cardsender.system import clock, paths
+from cardsender.system import paths
+from cardsender.system.clock import Clock
 from cardsender.system.processes import worker_name
 
 log = logging.getLogger("cardsender")
@@ -76,10 +75,11 @@ def setup_logging(verbose: bool, folder: Path | None = None) -> Path:
 class Service:
     """The service: its lease, its scheduler and the cycle it runs."""
 
-    def __init__(self, store: Store, config: Config, transport: Transport) -> None:
+    def __init__(self, store: Store, config: Config, transport: Transport, clock: Clock | None = None) -> None:
         self.store = store
         self.config = config
         self.transport = transport
+        self.clock = clock or Clock()
         self.holder = worker_name()
         # Several services may share a PostgreSQL database; SQLite takes one writer at a time.
         self.shared = store.dialect == "postgresql"
@@ -90,7 +90,7 @@ class Service:
     def acquire(self) -> None:
         """Take the service's lease, or raise ServiceBusy naming the service that holds it (SQLite only)."""
         with self.store.begin() as conn:
-            now = clock.utc_now()
+            now = self.clock.utc()
             if self.shared:
                 leases.forget_services(conn, now - FORGET_AFTER)
             other = leases.acquire(conn, self.holder, now, STALE_AFTER, self.lease)
@@ -106,45 +106,40 @@ class Service:
         if self.stopping.is_set() or not self.lock.acquire(blocking=False):
             return
         try:
+            tick = self.clock.frozen()  # one reading of the clock for the whole tick, every office
             summaries = []
             for office in self.config.served():
                 if self.stopping.is_set():
                     break
-                summaries.append(self.office_cycle(self.config.for_office(office.key)))
+                summaries.append(self.office_cycle(Office(self.config.for_office(office.key), self.store, tick)))
             with self.store.begin() as conn:
-                leases.record_cycle(conn, self.holder, clock.utc_now(), " | ".join(summaries), self.lease)
+                leases.record_cycle(conn, self.holder, tick.utc(), " | ".join(summaries), self.lease)
         except Exception as exc:  # the database may be out of reach; the next tick tries again
             log.exception("cycle failed: %s", exc)
         finally:
             self.lock.release()
 
-    def office_cycle(self, config: Config) -> str:
+    def office_cycle(self, at: Office) -> str:
         """Run an office's cycle: its once-a-day work when this service may do it, then its sending."""
-        office = config.office
+        office = at.config.office
+        now = at.clock.utc()
         try:
-            daily = self.owns_daily_work(office.key)
-            today = clock.office_today(office.timezone)
-            cycle = SendCycle(
-                self.store,
-                config,
-                today=today,
-                now=clock.utc_now,
-                office_now=clock.office_now(office.timezone),
+            daily = self.owns_daily_work(office.key, now)
+            today = at.today
+            plan = daily or self.unplanned(office.key, now)
+            sent = at.send_due(
+                transport=self.transport,
                 worker=self.holder,
-            )
-            plan = daily or self.unplanned(office.key)
-            report = cycle.run(
-                self.transport,
                 should_stop=self.stopping.is_set,
                 plan=plan,
-                planned=lambda: self.record_planned(office.key) if daily and self.shared else None,
+                planned=lambda: self.record_planned(office.key, now) if daily and self.shared else None,
             )
+            report, waiting = sent.report, sent.awaiting_approval
             summary = (
                 f"cycle for {today.isoformat()}: {report.planned} planned, {report.count('sent')} sent, "
                 f"{report.count('pending')} to retry, {report.count('failed')} failed, {report.count('unknown')} "
                 f"unknown, {report.count('held')} held"
             )
-            waiting = outbox_view.awaiting_approval(self.store, office.key)
             if waiting:
                 summary += f"; {waiting} waiting for approval ('cardsender approve --all' releases them)"
             if report.stopped:
@@ -157,30 +152,30 @@ class Service:
             summary = f"cycle failed: {exc}"
             log.exception(summary)
         if daily and not self.stopping.is_set():
-            summary += self.digest_if_due(config)
+            summary += self.digest_if_due(at)
         return summary
 
-    def record_planned(self, office: str) -> None:
+    def record_planned(self, office: str, now: dt.datetime) -> None:
         """Note on the office's lease that its plan is in the outbox, so that other services need not plan it."""
         with self.store.begin() as conn:
-            leases.record_cycle(conn, self.holder, clock.utc_now(), "planned", leases.office_name(office))
+            leases.record_cycle(conn, self.holder, now, "planned", leases.office_name(office))
 
-    def unplanned(self, office: str) -> bool:
+    def unplanned(self, office: str, now: dt.datetime) -> bool:
         """Return whether an office went unplanned for longer than a tick (PostgreSQL): its lease holder is
         starting, or gone.  Any service then plans it too, which the outbox's unique key makes harmless, so
         no service waits idle for another's plan."""
         with self.store.begin() as conn:
             lease = leases.read(conn, leases.office_name(office))
         planned = lease.last_cycle_at if lease is not None else None
-        return planned is None or clock.utc_now() - planned > dt.timedelta(minutes=TICK_MINUTES)
+        return planned is None or now - planned > dt.timedelta(minutes=TICK_MINUTES)
 
-    def owns_daily_work(self, office: str) -> bool:
+    def owns_daily_work(self, office: str, now: dt.datetime) -> bool:
         """Return whether this service does an office's once-a-day work now: always alone on SQLite; on
         PostgreSQL while it holds the office's lease (taken when free, or when its holder fell silent)."""
         if not self.shared:
             return True
         with self.store.begin() as conn:
-            other = leases.acquire(conn, self.holder, clock.utc_now(), STALE_AFTER, leases.office_name(office))
+            other = leases.acquire(conn, self.holder, now, STALE_AFTER, leases.office_name(office))
         return other is None
 
     def wait_for_cycle(self) -> None:
@@ -188,33 +183,25 @@ class Service:
         with self.lock:
             pass
 
-    def digest_if_due(self, config: Config) -> str:
+    def digest_if_due(self, at: Office) -> str:
         """Send an office's morning digest once its send time has passed today, once a day; say so for the log."""
-        now = clock.office_now(config.office.timezone)
-        today = now.date()
-        if now.time() < config.office.send_time or digest.already_sent(self.store, config.office.key, today):
+        if not at.digest_due():
             return ""
         try:
-            written = digest.compose(self.store, config, today)
-            self.transport.open()
-            try:
-                outcome = self.transport.send(digest.message_of(written, config, clock.utc_now()))
-            finally:
-                self.transport.close()
+            sent = at.send_digest(self.transport)
         except Exception as exc:  # the digest is tried again on the next tick
             log.exception("digest failed: %s", exc)
             return f"; digest failed: {exc}"
-        if outcome.state != "sent":
-            log.warning("digest not sent: %s", outcome.reply)
-            return f"; digest not sent: {outcome.reply}"
-        digest.record(self.store, written, clock.utc_now())
-        log.info("digest sent: %s", written.subject)
+        if sent.outcome.state != "sent":
+            log.warning("digest not sent: %s", sent.outcome.reply)
+            return f"; digest not sent: {sent.outcome.reply}"
+        log.info("digest sent: %s", sent.digest.subject)
         return "; digest sent"
 
     def beat(self, next_run: dt.datetime | None) -> None:
         """Renew the leases; stop if another service took this one's over."""
         with self.store.begin() as conn:
-            now = clock.utc_now()
+            now = self.clock.utc()
             kept = leases.heartbeat(conn, self.holder, now, next_run, self.lease)
             leases.renew_all(conn, self.holder, now)
         if not kept:
@@ -227,13 +214,20 @@ class Service:
             leases.release_all(conn, self.holder)
 
 
-def run_service(store: Store, config: Config, transport: Transport) -> int:
-    """Run the service until SIGTERM or SIGINT; return the exit status."""
+def run_service(config: Config, transport: Transport | None = None, clock: Clock | None = None) -> int:
+    """Run the service on the configured database until SIGTERM or SIGINT (with the configured transport unless
+    given); return the exit status."""
+    with Store.open(config.database.url) as store:
+        return serve(store, config, transport, clock)
+
+
+def serve(store: Store, config: Config, transport: Transport | None = None, clock: Clock | None = None) -> int:
+    """Run the service on an open store until SIGTERM or SIGINT; return the exit status."""
     from apscheduler.schedulers.blocking import BlockingScheduler
     from apscheduler.triggers.cron import CronTrigger
     from apscheduler.triggers.interval import IntervalTrigger
 
-    service = Service(store, config, transport)
+    service = Service(store, config, transport or email_transport(config), clock)
     zone = config.office.tz
     # APScheduler's defaults lose runs (a misfire grace of 1 s skips a run that starts late): replaced.
     scheduler = BlockingScheduler(

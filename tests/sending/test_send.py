@@ -195,9 +195,7 @@ def test_a_temporary_refusal_is_retried_on_a_later_cycle(
         cycle = SendCycle(
             store,
             settings,
-            today=today(),
-            now=lambda: later,
-            office_now=clock.office_now(TZ),
+            clock=clock.Clock(lambda: later.replace(tzinfo=dt.UTC), at=dt.datetime.now(dt.UTC)),
             worker="test",
             sleep=lambda _: None,
         )
@@ -240,9 +238,7 @@ def test_a_crash_while_sending_leaves_only_a_card_that_had_begun_unknown(
     add_buyers(config, ANA)
     settings = load_config(config)
     with Store.open(settings.database.url) as store:
-        cycle = SendCycle(
-            store, settings, today=today(), now=clock.utc_now, office_now=clock.office_now(TZ), worker="crashed"
-        )
+        cycle = SendCycle(store, settings, clock=clock.Clock(), worker="crashed")
         cycle.plan(CycleReport(dry_run=False))
         with store.begin() as conn:
             conn.execute(
