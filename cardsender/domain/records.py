@@ -294,8 +294,8 @@ class Touch:
         """Return the stable JSON form used by ``plan --json``."""
         data: dict[str, Any] = {
             "customer_id": self.customer_id,
-            "occasion": self.occasion,
-            "channel": self.channel,
+            "occasion": self.occasion.value,
+            "channel": self.channel.value,
             "occasion_date": self.occasion_date.isoformat(),
             "due_date": self.due_date.isoformat(),
             "reason": self.reason,

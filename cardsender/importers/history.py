@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from cardsender.domain.errors import ImportFileError, InputError
 from cardsender.domain.records import EVENT_KINDS
+from cardsender.domain.vocabulary import EventKind, EventSource
 from cardsender.importers.csvfile import CsvReader, CsvRejects, header_key
 from cardsender.importers.fields import parse_date, parse_id, parse_text
 from cardsender.importers.results import ImportResult, Progress, Tally
@@ -57,14 +58,14 @@ def _parse_day(text: str, date_format: str | None) -> dt.date:
     return parse_date(text, date_format, "date")
 
 
-def parse_kind(text: str) -> str:
+def parse_kind(text: str) -> EventKind:
     """Return an event kind, compared without case."""
     value = text.strip().lower()
     if not value:
         raise InputError(f"kind is missing; use one of: {', '.join(EVENT_KINDS)}")
     if value not in EVENT_KINDS:
         raise InputError(f"kind '{text}' is not one of: {', '.join(EVENT_KINDS)}")
-    return value
+    return EventKind(value)
 
 
 def map_columns(reader: CsvReader) -> tuple[dict[str, int], tuple[str, ...]]:
@@ -129,7 +130,7 @@ def import_rows(
                 "occurred_at": occurred_at,
                 "kind": kind,
                 "summary": summary,
-                "source": "import",
+                "source": EventSource.IMPORT,
                 "created_at": now,
             }
         )

@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from cardsender.config.model import Config
 from cardsender.domain.records import Touch, name_and_id
+from cardsender.domain.vocabulary import Channel, EventKind, EventSource, Occasion, OutboxState
 from cardsender.planning.dates import OCCASIONS
 from cardsender.planning.facts import load_facts
 from cardsender.planning.planner import (
@@ -121,10 +122,10 @@ def calls_from_facts(facts: Iterable[CustomerFacts], config: Config, today: dt.d
         touched = last_touch(customer, today)
         days = (today - (touched or customer.added_on)).days
         # A card held for review is not going out: staff call at once, so the 70-day promise holds.
-        held = any(card.state == "held" for card in customer.cards)
+        held = any(card.state is OutboxState.HELD for card in customer.cards)
         # A card that failed (a refused or bounced address) did not reach them either.
         recent = today - dt.timedelta(days=kit.max_gap_days)
-        failed = any(card.state == "failed" and card.occasion_date >= recent for card in customer.cards)
+        failed = any(card.state is OutboxState.FAILED and card.occasion_date >= recent for card in customer.cards)
         if days >= kit.call_after_days or held or failed:
             overdue = days > kit.max_gap_days
             entries.append(
@@ -141,19 +142,19 @@ def call_list(store: Store, config: Config, today: dt.date) -> list[CallEntry]:
 # A card event of the history names its occasion only in words: the first of these found in its summary
 # gives it (Thanksgiving before thank-you, whose words it holds); one naming none counts as another card.
 HISTORY_OCCASION_WORDS = (
-    ("thanksgiving", "thanksgiving"),
-    ("birthday", "birthday"),
-    ("thank", "thank_you"),
-    ("april", "april_fools"),
-    ("fool", "april_fools"),
-    ("check-in", "check_in"),
-    ("check in", "check_in"),
+    ("thanksgiving", Occasion.THANKSGIVING),
+    ("birthday", Occasion.BIRTHDAY),
+    ("thank", Occasion.THANK_YOU),
+    ("april", Occasion.APRIL_FOOLS),
+    ("fool", Occasion.APRIL_FOOLS),
+    ("check-in", Occasion.CHECK_IN),
+    ("check in", Occasion.CHECK_IN),
 )
 OTHER_CARD = "other"
 # Where a counted card was found.
 FROM_OUTBOX, FROM_HISTORY = "outbox", "history"
 # The source of the card events cardsender writes itself, each with its outbox row.
-CARDSENDER_SOURCE = "card"
+CARDSENDER_SOURCE = EventSource.CARD
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,9 +162,9 @@ class CountedCard:
     """A card that reached a customer (or is on its way), on the day it reaches them."""
 
     customer_id: str
-    occasion: str
+    occasion: str  # an Occasion, or ``other`` for a history card naming none
     day: dt.date
-    channel: str
+    channel: str  # a Channel, or "" for a history card
     source: str
 
 
@@ -197,14 +198,14 @@ def cards_reaching(
         by_hand = (
             select(customers.c.external_id, contact_events.c.occurred_at, contact_events.c.summary)
             .join(customers, customers.c.id == contact_events.c.customer_id)
-            .where(contact_events.c.kind == "card", contact_events.c.source != CARDSENDER_SOURCE)
+            .where(contact_events.c.kind == EventKind.CARD, contact_events.c.source != CARDSENDER_SOURCE)
             .where(contact_events.c.occurred_at >= dt.datetime.combine(first, dt.time()))
             .where(contact_events.c.occurred_at < dt.datetime.combine(last + DAY, dt.time()))
             .where(customers.c.office == office)
         )
         events = conn.execute(by_hand).all()
     found = [
-        CountedCard(customer_id, occasion, day, channel, FROM_OUTBOX)
+        CountedCard(customer_id, Occasion(occasion), day, Channel(channel), FROM_OUTBOX)
         for customer_id, occasion, day, channel, state in rows
         if state in states
     ]

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from cardsender.config.model import Config
-from cardsender.domain.labels import occasion_label
+from cardsender.domain.occasions import occasion_label
 from cardsender.domain.records import name_and_id
+from cardsender.domain.vocabulary import Channel, EventKind, OutboxState
 from cardsender.planning import agenda
 from cardsender.sending import message as outgoing
 from cardsender.sending.message import OutgoingMessage, mail_address
@@ -28,6 +29,12 @@ from cardsender.store.schema import contact_events, customers, digests
 
 # A posted card past its mail-by date: it still goes today, and reaches the customer after their day.
 LATE = ", LATE: its mail-by date has passed, so mail it today"
+# The cards someone must look at, by the heading of their list, in the digest's order.
+ATTENTION = {
+    OutboxState.HELD: "Held for review or approval",
+    OutboxState.UNKNOWN: "Fate unknown",
+    OutboxState.FAILED: "Failed",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +54,7 @@ def _last_purchases(store: Store, ids: list[str]) -> dict[str, str]:
         query = (
             select(customers.c.external_id, contact_events.c.occurred_at, contact_events.c.summary)
             .join(customers, customers.c.id == contact_events.c.customer_id)
-            .where(contact_events.c.kind == "purchase", customers.c.external_id.in_(ids))
+            .where(contact_events.c.kind == EventKind.PURCHASE, customers.c.external_id.in_(ids))
             .order_by(contact_events.c.occurred_at)
         )
         for external_id, occurred_at, summary in conn.execute(query):
@@ -76,10 +83,10 @@ def compose(store: Store, config: Config, today: dt.date) -> Digest:
     report = agenda.coverage_report(store, config, today)
     # One planning pass gives both today's posted cards and the ones missed (past their grace days).
     touches = agenda.plan_touches(store, config, today, explain=True)
-    posted = [t for t in touches if t.suppressed_reason is None and t.channel == "post"]
+    posted = [t for t in touches if t.suppressed_reason is None and t.channel is Channel.POST]
     missed = [t for t in touches if (t.suppressed_reason or "").startswith("missed")]
     with store.begin() as conn:
-        waiting = queries.list_rows(conn, ("held", "unknown", "failed"), config.office.key)
+        waiting = queries.list_rows(conn, ATTENTION, config.office.key)
         unposted = queries.printed_batches(conn)
         running = leases.services(conn)
         names = customer_queries.display_names(
@@ -120,7 +127,7 @@ def compose(store: Store, config: Config, today: dt.date) -> Digest:
     ]
     if posted:
         lines.append("  Print them with: cardsender print")
-    for title, state in (("Held for review or approval", "held"), ("Fate unknown", "unknown"), ("Failed", "failed")):
+    for state, title in ATTENTION.items():
         rows = [r for r in waiting if r.state == state]
         if rows:
             lines += ["", f"{title} ({len(rows)}):"]

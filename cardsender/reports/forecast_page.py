@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jinja2
 
-from cardsender.domain.labels import occasion_label
+from cardsender.domain.occasions import occasion_label
 from cardsender.planning.agenda import Forecast, occasion_order
 
 # The template's name does not end in .html, so select_autoescape would leave it unescaped: escape always.

@@ -20,7 +20,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Frame, KeepInFrame, Paragraph, Spacer, Table, TableStyle
 
 from cardsender.config.model import KeepInTouchConfig
-from cardsender.domain.labels import occasion_label
+from cardsender.domain.occasions import occasion_label
 from cardsender.planning.agenda import CallEntry, CoverageReport
 from cardsender.planning.dates import OCCASIONS
 from cardsender.printing.fonts import register_fonts
