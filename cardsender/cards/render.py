@@ -37,6 +37,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from cardsender.domain import christmas
 from cardsender.domain.christmas import christmas_words as christmas_words  # the tests of the bundled set use it
 from cardsender.domain.errors import CardsenderError
+from cardsender.domain.occasions import ACCENTS, DEFAULT_ACCENT
 
 # The email parts and the printed card, each a file in templates/cards/<occasion>/<variant>/.
 PARTS = ("subject.txt", "body.txt", "body.html", "card.txt")
@@ -134,6 +135,8 @@ class CardTemplates:
             keep_trailing_newline=False,
             auto_reload=False,
         )
+        # The layout colours each card's band by its wording, as the occasion table says.
+        self.env.globals.update(accents=dict(ACCENTS), default_accent=DEFAULT_ACCENT)
 
     def variants(self, occasion: str) -> list[str]:
         """Return the wording variants of an occasion (its sub-folders), from every templates folder."""
