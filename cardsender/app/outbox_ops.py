@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 from cardsender.config.model import Config
 from cardsender.domain.errors import InputError, NotFoundError
-from cardsender.domain.labels import occasion_label
+from cardsender.domain.occasions import occasion_label
 from cardsender.domain.records import DEFAULT_OFFICE, RESOLUTIONS, SKIPPED_BY_STAFF, ContactEvent
+from cardsender.domain.vocabulary import WAITING_STATES, EventKind, EventSource, OutboxState, Resolution
 from cardsender.sending.bounces import BounceScan
 from cardsender.store import Store
 from cardsender.store import lease as leases
@@ -20,7 +21,7 @@ from cardsender.store.lease import Lease
 
 # What staff must look at: cards whose fate is unknown, that failed, or are held for review,
 # and pending ones that the server would not take (their last error says why).
-ATTENTION_STATES = ("unknown", "failed", "held")
+ATTENTION_STATES = (OutboxState.UNKNOWN, OutboxState.FAILED, OutboxState.HELD)
 
 
 def list_outbox(store: Store, states: Iterable[str] | None = None) -> list[queries.OutboxRow]:
@@ -36,8 +37,8 @@ def list_outbox(store: Store, states: Iterable[str] | None = None) -> list[queri
 def needs_attention(store: Store) -> list[queries.OutboxRow]:
     """Return the rows staff should look at: unknown, failed, held, and pending ones with an error."""
     with store.begin() as conn:
-        rows = queries.list_rows(conn, (*ATTENTION_STATES, "pending"))
-    return [row for row in rows if row.state != "pending" or row.last_error]
+        rows = queries.list_rows(conn, (*ATTENTION_STATES, OutboxState.PENDING))
+    return [row for row in rows if row.state is not OutboxState.PENDING or row.last_error]
 
 
 def resolve(store: Store, row_id: int, action: str, *, now: dt.datetime, office_now: dt.datetime) -> queries.OutboxRow:
@@ -48,18 +49,20 @@ def resolve(store: Store, row_id: int, action: str, *, now: dt.datetime, office_
         row = queries.get_row(conn, row_id)
         if row is None:
             raise NotFoundError(f"no outbox row {row_id}; see 'cardsender status' or 'cardsender outbox'")
-        if row.state != "unknown":
+        if row.state is not OutboxState.UNKNOWN:
             raise InputError(
                 f"row {row_id} is {row.state}, not unknown; only a card whose fate is unknown is resolved by hand"
             )
-        if action == "sent":
-            queries.set_state(conn, row_id, ("unknown",), now, state="sent", sent_at=now, last_error="")
+        unknown = (OutboxState.UNKNOWN,)
+        if action == Resolution.SENT:
+            queries.move_row(conn, row_id, unknown, OutboxState.SENT, now, sent_at=now, last_error="")
             summary = f"{occasion_label(row.occasion)} card by email (confirmed sent by staff)"
-            add_event(conn, row.customer_row, ContactEvent(row.customer_id, office_now, "card", summary, "card"), now)
-        elif action == "resend":
-            queries.set_state(conn, row_id, ("unknown",), now, state="pending", next_attempt_at=None, last_error="")
+            event = ContactEvent(row.customer_id, office_now, EventKind.CARD, summary, EventSource.CARD)
+            add_event(conn, row.customer_row, event, now)
+        elif action == Resolution.RESEND:
+            queries.move_row(conn, row_id, unknown, OutboxState.PENDING, now, next_attempt_at=None, last_error="")
         else:
-            queries.set_state(conn, row_id, ("unknown",), now, state="cancelled", reason="cancelled by staff")
+            queries.move_row(conn, row_id, unknown, OutboxState.CANCELLED, now, reason="cancelled by staff")
         updated = queries.get_row(conn, row_id)
     assert updated is not None
     return updated
@@ -154,7 +157,11 @@ def approve(
         if rows is not None:
             for row_id in rows:
                 found = queries.get_row(conn, row_id)
-                if found is None or found.state != "held" or found.last_error != queries.AWAITING_APPROVAL:
+                if (
+                    found is None
+                    or found.state is not OutboxState.HELD
+                    or found.last_error != queries.AWAITING_APPROVAL
+                ):
                     raise InputError(f"row {row_id} is not a card waiting for approval; see 'cardsender status'")
         return queries.approve(conn, rows, due_by, now, office)
 
@@ -162,7 +169,8 @@ def approve(
 def skip(store: Store, row_id: int, *, now: dt.datetime) -> queries.OutboxRow:
     """Cancel a card waiting in the outbox (pending or held) so it never goes out."""
     with store.begin() as conn:
-        if not queries.set_state(conn, row_id, ("pending", "held"), now, state="cancelled", reason=SKIPPED_BY_STAFF):
+        skipped = queries.move_row(conn, row_id, WAITING_STATES, OutboxState.CANCELLED, now, reason=SKIPPED_BY_STAFF)
+        if not skipped:
             raise InputError(f"row {row_id} is not a card waiting to go out; see 'cardsender outbox'")
         row = queries.get_row(conn, row_id)
     assert row is not None

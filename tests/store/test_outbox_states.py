@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from cardsender.domain import vocabulary
 from cardsender.domain.records import Card
 from cardsender.domain.vocabulary import OUTBOX_MOVES, OutboxState
 from cardsender.planning.facts import add_card
@@ -127,6 +128,8 @@ def _states_in(node: ast.expr, names: dict[str, ast.expr]) -> set[OutboxState]:
     """Return the states an expression can be, read from its OutboxState members and quoted state words."""
     if isinstance(node, ast.Name) and node.id in names:
         return _states_in(names[node.id], names)
+    if isinstance(node, ast.Name) and isinstance(getattr(vocabulary, node.id, None), frozenset):
+        return {OutboxState(state) for state in getattr(vocabulary, node.id)}  # such as WAITING_STATES
     if ast.unparse(node) in DYNAMIC_TARGETS:
         return DYNAMIC_TARGETS[ast.unparse(node)]
     found: set[OutboxState] = set()
