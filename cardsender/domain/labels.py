@@ -1,16 +1,7 @@
-"""Words for people in place of the occasions' internal names."""
+"""The occasions' names as people read them: kept importable here; the occasion table holds them."""
 
 from __future__ import annotations
 
-OCCASION_LABELS = {
-    "birthday": "Birthday",
-    "thank_you": "Thank-you",
-    "thanksgiving": "Thanksgiving",
-    "april_fools": "April Fool's",
-    "check_in": "Check-in",
-}
+from cardsender.domain.occasions import OCCASION_LABELS, occasion_label
 
-
-def occasion_label(occasion: str) -> str:
-    """Return the occasion's name as a heading shows it."""
-    return OCCASION_LABELS.get(occasion, occasion.replace("_", " ").capitalize())
+__all__ = ["OCCASION_LABELS", "occasion_label"]

@@ -38,6 +38,9 @@ OCCASION_TABLE: Mapping[Occasion, OccasionTraits] = MappingProxyType(
     }
 )
 
+# Each occasion's label, by its stored name.
+OCCASION_LABELS: Mapping[str, str] = MappingProxyType({o.value: traits.label for o, traits in OCCASION_TABLE.items()})
+
 
 def traits_of(occasion: Occasion) -> OccasionTraits:
     """Return an occasion's row of the table."""
