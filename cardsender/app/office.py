@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -196,14 +197,6 @@ class TemplateCheck:
 
     rendered: int
     problems: list[TemplateProblem]
-
-
-def parse_day(text: str, option: str) -> dt.date:
-    """Parse a day given as YYYY-MM-DD; the option names where it came from."""
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(f"{option}: '{text}' is not a date; write YYYY-MM-DD, for example 2026-03-14") from None
 
 
 def safe_file_name(text: str) -> str:
@@ -487,9 +480,9 @@ class Office:
         if day > self.today:
             raise InputError(f"--on {day.isoformat()} is in the future; cards go out on their day, not before")
         clock = self.clock if on is None else self.clock.on(day, self.config.office.timezone)
-        cycle = SendCycle(self.store, self.config, clock=clock, worker=worker or worker_name())
-        if sleep is not None:
-            cycle.sleep = sleep
+        cycle = SendCycle(
+            self.store, self.config, clock=clock, worker=worker or worker_name(), sleep=sleep or time.sleep
+        )
         report = cycle.run(
             transport or email_transport(self.config), limit, should_stop=should_stop, plan=plan, planned=planned
         )
