@@ -131,6 +131,6 @@ def office(tmp_path: Path, database_url: str) -> Office:
 
 
 @pytest.fixture
-def workspace(office: Office) -> Office:
-    """Return the ``office`` fixture (the name older tests use)."""
-    return office
+def workspace(tmp_path: Path, database_url: str) -> Office:
+    """Return the same office as the ``office`` fixture (the name older tests use)."""
+    return make_office(tmp_path / "office", database_url)

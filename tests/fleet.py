@@ -13,17 +13,18 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from cardsender.cli.commands import cli
 from cardsender.store import Store
 from cardsender.store import outbox as queries
 from cardsender.system import clock
+from tests.support.cli import run
+from tests.support.waiting import wait_for
+
+__all__ = ["OFFICES", "Fleet", "cardsender", "seed", "states", "wait_for", "write_config"]
 
 # Each office: its time zone and the address its cards come from.
 OFFICES = {
@@ -53,7 +54,7 @@ def write_config(folder: Path, database_url: str, smtp_port: int) -> Path:
 
 def cardsender(config: Path, *args: str) -> Result:
     """Run a command (in this process: the services are the subprocesses here); fail loudly when it fails."""
-    done = CliRunner().invoke(cli, ["--config", str(config), *args])
+    done = run(config, *args)
     if done.exit_code != 0:
         raise AssertionError(f"cardsender {' '.join(args)} failed: {done.output}")
     return done
@@ -130,13 +131,3 @@ def states(store: Store) -> dict[str, int]:
     """Return how many outbox rows are in each state."""
     with store.begin() as conn:
         return queries.count_by_state(conn)
-
-
-def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> float:
-    """Wait until a condition holds, polling; return the seconds it took."""
-    start = time.monotonic()
-    while time.monotonic() - start < seconds:
-        if condition():
-            return time.monotonic() - start
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen within {seconds:.0f} s")

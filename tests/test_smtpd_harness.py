@@ -12,7 +12,6 @@ from email.utils import make_msgid
 import pytest
 
 from tests.smtpd import HOST, SmtpServer, SmtpServerFactory
-from tests.smtpd import smtp_server_fixture as smtp_server_fixture
 
 SENDER = "hello@harbourbikes.example"
 CUSTOMER = "ana@example.org"

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from cardsender.app import workspace
-from cardsender.cli.commands import cli
+from cardsender.cli import cli
 from cardsender.config.loading import load_config
 from cardsender.store import Store
 from cardsender.store.customers import iter_customers_with_last_touch

@@ -11,14 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
-from cardsender.cli.commands import cli
+from cardsender.cli import cli
 from cardsender.domain.records import ContactEvent
 from cardsender.importers.fields import parse_customer_fields
 from cardsender.store.customers import add_event, events_of, get_customer, insert_customer
 from cardsender.system import clock
-from tests.conftest import Workspace
+from tests.support.cli import run
+from tests.support.office import Office
 
 TZ = "America/Toronto"  # the workspace fixture's office
 SEEDED_AT = dt.datetime(2026, 1, 5, 15, 30)  # UTC, when seeded rows were written
@@ -34,12 +35,7 @@ def days_ago(days: int) -> dt.date:
     return today() - dt.timedelta(days=days)
 
 
-def run(ws: Workspace, *args: str, input: str | None = None) -> Result:
-    """Run cardsender with the workspace's config."""
-    return CliRunner().invoke(cli, ["--config", str(ws.config_path), *args], input=input)
-
-
-def add_customer(ws: Workspace, fields: dict[str, str], *events: tuple[int, str, str]) -> None:
+def add_customer(ws: Office, fields: dict[str, str], *events: tuple[int, str, str]) -> None:
     """Store a customer given as text fields, with events (days ago, kind, summary) at 10:00 office time."""
     with ws.open_store() as store, store.begin() as conn:
         internal = insert_customer(conn, parse_customer_fields(fields), today(), SEEDED_AT)
@@ -48,13 +44,13 @@ def add_customer(ws: Workspace, fields: dict[str, str], *events: tuple[int, str,
             add_event(conn, internal, ContactEvent(fields["id"], when, kind, summary, "import"), SEEDED_AT)
 
 
-def stored_history(ws: Workspace, customer_id: str) -> list[ContactEvent]:
+def stored_history(ws: Office, customer_id: str) -> list[ContactEvent]:
     """Return a customer's events as stored."""
     with ws.open_store() as store, store.begin() as conn:
         return events_of(conn, customer_id)
 
 
-def stored_customer(ws: Workspace, customer_id: str) -> Any:
+def stored_customer(ws: Office, customer_id: str) -> Any:
     """Return a customer as stored."""
     with ws.open_store() as store, store.begin() as conn:
         return get_customer(conn, customer_id)
@@ -94,7 +90,7 @@ TARO = {
 
 
 @pytest.fixture
-def shop(workspace: Workspace) -> Workspace:
+def shop(workspace: Office) -> Office:
     """Return the workspace with three customers: Ana (a purchase and a note), Bob (nothing), Taro (a call)."""
     add_customer(workspace, ANA, (10, "purchase", "Road bike"), (2, "note", "Wants a fitting"))
     add_customer(workspace, BOB)
@@ -157,7 +153,7 @@ def test_init_never_overwrites_a_config(tmp_path: Path) -> None:
 # import
 
 
-def test_import_customers_reports_rejects_and_exits_2(workspace: Workspace) -> None:
+def test_import_customers_reports_rejects_and_exits_2(workspace: Office) -> None:
     """Rejected rows go to stderr as FILE:LINE: why, the summary to stdout, and the exit status is 2."""
     path = workspace.root / "customers.csv"
     path.write_text(
@@ -175,7 +171,7 @@ def test_import_customers_reports_rejects_and_exits_2(workspace: Workspace) -> N
     assert stored_customer(workspace, "N1").first_name == "Zoé"
 
 
-def test_import_customers_without_rejects_exits_0(workspace: Workspace) -> None:
+def test_import_customers_without_rejects_exits_0(workspace: Office) -> None:
     """A clean import counts added and updated customers and exits 0, quietly (no progress bar off a terminal)."""
     path = workspace.root / "customers.csv"
     add_customer(workspace, ANA)
@@ -192,7 +188,7 @@ def test_import_customers_without_rejects_exits_0(workspace: Workspace) -> None:
     [("DD/MM/YYYY", [], "1980-04-03"), ("DD/MM/YYYY", ["--date-format", "MM/DD/YYYY"], "1980-03-04")],
 )
 def test_import_date_format_comes_from_config_unless_given(
-    workspace: Workspace, config_format: str, option: list[str], birthday: str
+    workspace: Office, config_format: str, option: list[str], birthday: str
 ) -> None:
     """Slash dates follow [import] date_format, and --date-format overrides it."""
     with workspace.config_path.open("a", encoding="utf-8") as fh:
@@ -204,7 +200,7 @@ def test_import_date_format_comes_from_config_unless_given(
     assert str(stored_customer(workspace, "N1").birthday) == birthday
 
 
-def test_import_history_twice_adds_nothing_twice(workspace: Workspace) -> None:
+def test_import_history_twice_adds_nothing_twice(workspace: Office) -> None:
     """Importing the same history again reports its events as already present."""
     add_customer(workspace, ANA)
     path = workspace.root / "history.csv"
@@ -219,7 +215,7 @@ def test_import_history_twice_adds_nothing_twice(workspace: Workspace) -> None:
     ]
 
 
-def test_import_of_a_missing_file_is_one_error_line(workspace: Workspace) -> None:
+def test_import_of_a_missing_file_is_one_error_line(workspace: Office) -> None:
     """A file that does not exist is an error, not a traceback."""
     path = workspace.root / "nope.csv"
     result = run(workspace, "import", "customers", str(path))
@@ -229,7 +225,7 @@ def test_import_of_a_missing_file_is_one_error_line(workspace: Workspace) -> Non
 # customers list and show
 
 
-def test_customers_list_json(shop: Workspace) -> None:
+def test_customers_list_json(shop: Office) -> None:
     """list --json gives every customer with the last contact (a note does not count) and the days since."""
     result = run(shop, "customers", "list", "--json")
     assert result.exit_code == 0
@@ -273,7 +269,7 @@ def test_customers_list_json(shop: Workspace) -> None:
     ]
 
 
-def test_customers_list_table(shop: Workspace) -> None:
+def test_customers_list_table(shop: Office) -> None:
     """list prints an aligned table (wide letters count double), names literally, then a summary."""
     result = run(shop, "customers", "list")
     assert result.exit_code == 0
@@ -286,7 +282,7 @@ def test_customers_list_table(shop: Workspace) -> None:
     )
 
 
-def test_customers_list_when_empty(workspace: Workspace) -> None:
+def test_customers_list_when_empty(workspace: Office) -> None:
     """list on an empty database says how to import customers."""
     result = run(workspace, "customers", "list")
     assert (result.exit_code, result.stdout) == (
@@ -296,7 +292,7 @@ def test_customers_list_when_empty(workspace: Workspace) -> None:
     assert json.loads(run(workspace, "customers", "list", "--json").stdout) == []
 
 
-def test_customers_show_json(shop: Workspace) -> None:
+def test_customers_show_json(shop: Office) -> None:
     """show --json gives every stored field, the birthday without a year as --MM-DD, and the history."""
     result = run(shop, "customers", "show", "C1", "--json")
     assert result.exit_code == 0
@@ -338,7 +334,7 @@ def test_customers_show_json(shop: Workspace) -> None:
     }
 
 
-def test_customers_show_text(shop: Workspace) -> None:
+def test_customers_show_text(shop: Office) -> None:
     """show prints the fields, the history as a table, and a summary line."""
     result = run(shop, "customers", "show", "C3")
     assert result.exit_code == 0
@@ -374,7 +370,7 @@ def test_customers_show_text(shop: Workspace) -> None:
     )
 
 
-def test_customers_show_unknown_id(shop: Workspace) -> None:
+def test_customers_show_unknown_id(shop: Office) -> None:
     """An unknown id is one error line pointing to the list."""
     result = run(shop, "customers", "show", "C9")
     assert (result.exit_code, result.stdout) == (1, "")
@@ -384,7 +380,7 @@ def test_customers_show_unknown_id(shop: Workspace) -> None:
 # customers edit
 
 
-def test_edit_sets_and_clears_fields(shop: Workspace) -> None:
+def test_edit_sets_and_clears_fields(shop: Office) -> None:
     """edit validates like an import row: the email is normalised, 'email=' clears it, a zip is a postal code."""
     result = run(shop, "customers", "edit", "C2", "--set", "email=", "--set", "zip=04101", "--set", "Owner=Maria")
     assert (result.exit_code, result.stderr) == (0, "")
@@ -393,7 +389,7 @@ def test_edit_sets_and_clears_fields(shop: Workspace) -> None:
     assert (customer.email, customer.postal_code, customer.owner) == (None, "04101", "Maria")
 
 
-def test_edit_without_change_says_so(shop: Workspace) -> None:
+def test_edit_without_change_says_so(shop: Office) -> None:
     """Setting a field to the value it has changes nothing and says so."""
     result = run(shop, "customers", "edit", "C1", "--set", "owner=Maria")
     assert (result.exit_code, result.stdout) == (0, "No change to Ana Silva (C1): every value was already set.\n")
@@ -427,26 +423,26 @@ def test_edit_without_change_says_so(shop: Workspace) -> None:
         ("email", "'email' is not FIELD=VALUE; write for example --set email=ana@example.com"),
     ],
 )
-def test_edit_refuses_bad_values(shop: Workspace, assignment: str, message: str) -> None:
+def test_edit_refuses_bad_values(shop: Office, assignment: str, message: str) -> None:
     """A bad --set is refused with the same words as an import row, and nothing changes."""
     result = run(shop, "customers", "edit", "C1", "--set", assignment)
     assert (result.exit_code, result.stderr) == (1, f"Error: {message}\n")
     assert stored_customer(shop, "C1").first_name == "Ana"
 
 
-def test_edit_refuses_a_field_given_twice(shop: Workspace) -> None:
+def test_edit_refuses_a_field_given_twice(shop: Office) -> None:
     """Two --set for one field (even spelt differently) is refused rather than guessed."""
     result = run(shop, "customers", "edit", "C1", "--set", "zip=1", "--set", "postal_code=2")
     assert (result.exit_code, result.stderr) == (1, "Error: postal_code is set twice; give each field once\n")
 
 
-def test_edit_needs_a_set(shop: Workspace) -> None:
+def test_edit_needs_a_set(shop: Office) -> None:
     """edit with nothing to set is an error saying how to use it."""
     result = run(shop, "customers", "edit", "C1")
     assert (result.exit_code, result.stderr) == (1, "Error: nothing to change; give at least one --set FIELD=VALUE\n")
 
 
-def test_edit_unknown_customer(shop: Workspace) -> None:
+def test_edit_unknown_customer(shop: Office) -> None:
     """Editing an unknown id is refused."""
     result = run(shop, "customers", "edit", "C9", "--set", "owner=Tom")
     assert (result.exit_code, result.stderr) == (
@@ -458,7 +454,7 @@ def test_edit_unknown_customer(shop: Workspace) -> None:
 # log
 
 
-def test_log_records_a_contact_now(shop: Workspace) -> None:
+def test_log_records_a_contact_now(shop: Office) -> None:
     """log records the contact at the current office time, from the cli, and it becomes the last contact."""
     before = clock.office_now(TZ)
     result = run(shop, "log", "C2", "--kind", "call", "--note", "Asked about fenders")
@@ -478,7 +474,7 @@ def test_log_records_a_contact_now(shop: Workspace) -> None:
     ("at", "occurred_at"),
     [("2026-01-02", dt.datetime(2026, 1, 2)), ("2026-01-02T16:45", dt.datetime(2026, 1, 2, 16, 45))],
 )
-def test_log_at_a_given_time(shop: Workspace, at: str, occurred_at: dt.datetime) -> None:
+def test_log_at_a_given_time(shop: Office, at: str, occurred_at: dt.datetime) -> None:
     """--at takes a date (midnight) or a date and time, office-local."""
     result = run(shop, "log", "C2", "--kind", "visit", "--at", at)
     assert (result.exit_code, result.stdout) == (
@@ -488,7 +484,7 @@ def test_log_at_a_given_time(shop: Workspace, at: str, occurred_at: dt.datetime)
     assert [(e.occurred_at, e.kind, e.summary) for e in stored_history(shop, "C2")] == [(occurred_at, "visit", "")]
 
 
-def test_log_the_same_contact_twice_adds_it_once(shop: Workspace) -> None:
+def test_log_the_same_contact_twice_adds_it_once(shop: Office) -> None:
     """Logging an identical contact again says it is already recorded."""
     run(shop, "log", "C2", "--kind", "email", "--at", "2026-01-02T09:00")
     result = run(shop, "log", "C2", "--kind", "email", "--at", "2026-01-02T09:00")
@@ -499,7 +495,7 @@ def test_log_the_same_contact_twice_adds_it_once(shop: Workspace) -> None:
     assert len(stored_history(shop, "C2")) == 1
 
 
-def test_log_a_note_says_it_is_not_a_contact(shop: Workspace) -> None:
+def test_log_a_note_says_it_is_not_a_contact(shop: Office) -> None:
     """A note is recorded and the output says it does not restart the clock."""
     result = run(shop, "log", "C2", "--kind", "note", "--note", "Moving to Halifax", "--at", "2026-01-02")
     assert result.stdout == (
@@ -508,7 +504,7 @@ def test_log_a_note_says_it_is_not_a_contact(shop: Workspace) -> None:
     assert json.loads(run(shop, "customers", "show", "C2", "--json").stdout)["last_contact"] is None
 
 
-def test_log_refuses_the_future(shop: Workspace) -> None:
+def test_log_refuses_the_future(shop: Office) -> None:
     """A contact dated tomorrow is refused, and nothing is recorded."""
     tomorrow = today() + dt.timedelta(days=1)
     result = run(shop, "log", "C2", "--kind", "call", "--at", tomorrow.isoformat())
@@ -545,13 +541,13 @@ def test_log_refuses_the_future(shop: Workspace) -> None:
         ),
     ],
 )
-def test_log_refuses_bad_options(shop: Workspace, args: list[str], code: int, message: str) -> None:
+def test_log_refuses_bad_options(shop: Office, args: list[str], code: int, message: str) -> None:
     """A bad --at or --kind is one error line with how to fix it."""
     result = run(shop, "log", "C2", *args)
     assert (result.exit_code, result.stderr) == (code, message)
 
 
-def test_log_unknown_customer(shop: Workspace) -> None:
+def test_log_unknown_customer(shop: Office) -> None:
     """Logging for an unknown id is refused."""
     result = run(shop, "log", "C9", "--kind", "call")
     assert (result.exit_code, result.stderr) == (
@@ -563,7 +559,7 @@ def test_log_unknown_customer(shop: Workspace) -> None:
 # opt-out and opt-in
 
 
-def test_opt_out_and_back_in(shop: Workspace) -> None:
+def test_opt_out_and_back_in(shop: Office) -> None:
     """opt-out sets the flags named, --all sets do_not_contact; opt-in clears only what it names."""
     steps = [
         (
@@ -593,7 +589,7 @@ def test_opt_out_and_back_in(shop: Workspace) -> None:
     )
 
 
-def test_opt_out_post(shop: Workspace) -> None:
+def test_opt_out_post(shop: Office) -> None:
     """--post sets no_post and nothing else."""
     result = run(shop, "opt-out", "C3", "--post")
     assert result.stdout == "Opted 太郎 山田 (C3) out of post; now opted out of: post, humor.\n"
@@ -607,7 +603,7 @@ def test_opt_out_post(shop: Workspace) -> None:
 
 
 @pytest.mark.parametrize(("command", "verb"), [("opt-out", "opt out of"), ("opt-in", "opt back in to")])
-def test_opt_without_a_flag_lists_the_flags(shop: Workspace, command: str, verb: str) -> None:
+def test_opt_without_a_flag_lists_the_flags(shop: Office, command: str, verb: str) -> None:
     """opt-out or opt-in without a flag is an error naming the flags that exist."""
     result = run(shop, command, "C1")
     assert (result.exit_code, result.stderr) == (
@@ -617,7 +613,7 @@ def test_opt_without_a_flag_lists_the_flags(shop: Workspace, command: str, verb:
     )
 
 
-def test_opt_out_unknown_customer(shop: Workspace) -> None:
+def test_opt_out_unknown_customer(shop: Office) -> None:
     """Opting out an unknown id is refused."""
     result = run(shop, "opt-out", "C9", "--all")
     assert (result.exit_code, result.stderr) == (
@@ -629,7 +625,7 @@ def test_opt_out_unknown_customer(shop: Workspace) -> None:
 # export and forget
 
 
-def test_export_prints_everything_stored(shop: Workspace) -> None:
+def test_export_prints_everything_stored(shop: Office) -> None:
     """export prints every stored field and event, with when each row was written (UTC)."""
     result = run(shop, "export", "C3")
     assert result.exit_code == 0
@@ -674,13 +670,13 @@ def test_export_prints_everything_stored(shop: Workspace) -> None:
     assert "太郎" in result.stdout  # names are written as they are, not as \\u escapes
 
 
-def test_export_unknown_customer(shop: Workspace) -> None:
+def test_export_unknown_customer(shop: Office) -> None:
     """Exporting an unknown id is refused and prints no JSON."""
     result = run(shop, "export", "C9")
     assert (result.exit_code, result.stdout) == (1, "")
 
 
-def test_forget_with_yes_deletes_customer_and_history(shop: Workspace) -> None:
+def test_forget_with_yes_deletes_customer_and_history(shop: Office) -> None:
     """forget --yes deletes the customer and every event of theirs."""
     result = run(shop, "forget", "C1", "--yes")
     assert (result.exit_code, result.stdout) == (0, "Forgot Ana Silva (C1): deleted with 2 contact events.\n")
@@ -688,7 +684,7 @@ def test_forget_with_yes_deletes_customer_and_history(shop: Workspace) -> None:
     assert [c["id"] for c in json.loads(run(shop, "customers", "list", "--json").stdout)] == ["C2", "C3"]
 
 
-def test_forget_without_yes_and_without_a_terminal_refuses(shop: Workspace) -> None:
+def test_forget_without_yes_and_without_a_terminal_refuses(shop: Office) -> None:
     """With no terminal to ask on, forget without --yes refuses instead of waiting, and deletes nothing."""
     result = run(shop, "forget", "C1", input="y\n")
     assert (result.exit_code, result.stdout) == (1, "")
@@ -699,7 +695,7 @@ def test_forget_without_yes_and_without_a_terminal_refuses(shop: Workspace) -> N
     assert len(stored_history(shop, "C1")) == 2
 
 
-def test_forget_unknown_customer(shop: Workspace) -> None:
+def test_forget_unknown_customer(shop: Office) -> None:
     """Forgetting an unknown id is refused, with or without --yes."""
     for args in (["forget", "C9"], ["forget", "C9", "--yes"]):
         result = run(shop, *args)
@@ -712,7 +708,7 @@ def test_forget_unknown_customer(shop: Workspace) -> None:
 # errors and entry points
 
 
-def test_unknown_command_is_one_error_line(workspace: Workspace) -> None:
+def test_unknown_command_is_one_error_line(workspace: Office) -> None:
     """A mistyped command is one error line pointing to --help."""
     result = run(workspace, "lst")
     assert (result.exit_code, result.stderr) == (2, "Error: No such command 'lst'; see 'cardsender --help'\n")
@@ -728,7 +724,7 @@ def test_missing_config_is_one_error_line(tmp_path: Path) -> None:
     )
 
 
-def test_verbose_shows_the_traceback(shop: Workspace) -> None:
+def test_verbose_shows_the_traceback(shop: Office) -> None:
     """--verbose prints the traceback before the error line."""
     result = CliRunner().invoke(cli, ["--config", str(shop.config_path), "--verbose", "customers", "show", "C9"])
     assert result.exit_code == 1
@@ -766,7 +762,7 @@ def test_python_m_cardsender_help() -> None:
     }
 
 
-def test_console_script_runs(shop: Workspace) -> None:
+def test_console_script_runs(shop: Office) -> None:
     """The installed 'cardsender' script runs a command against a real database."""
     script = Path(sys.executable).parent / "cardsender"
     done = subprocess.run(
@@ -781,7 +777,7 @@ def test_console_script_runs(shop: Workspace) -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
-def test_import_on_a_terminal_draws_a_progress_bar(workspace: Workspace, tmp_path: Path) -> None:
+def test_import_on_a_terminal_draws_a_progress_bar(workspace: Office, tmp_path: Path) -> None:
     """On a terminal a large import draws a progress bar on stderr, then prints the summary."""
     import pty
 

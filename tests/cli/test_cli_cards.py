@@ -11,19 +11,18 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from click.testing import CliRunner, Result
 from PIL import Image
 from sqlalchemy import select
 
 from cardsender.cards.render import christmas_words
-from cardsender.cli.commands import cli
 from cardsender.domain.records import CARD_OCCASIONS, Card, ContactEvent
 from cardsender.importers.fields import parse_customer_fields
 from cardsender.planning.facts import add_card
 from cardsender.store.customers import add_event, find_internal_id, insert_customer
 from cardsender.store.schema import outbox
 from cardsender.system import paths
-from tests.conftest import Workspace
+from tests.support.cli import run
+from tests.support.office import Office
 
 ADDED = dt.date(2024, 1, 5)
 WRITTEN_AT = dt.datetime(2024, 1, 5, 15, 30)
@@ -58,13 +57,8 @@ HISTORY = {
 }
 
 
-def run(ws: Workspace, *args: str) -> Result:
-    """Run cardsender with the workspace's config."""
-    return CliRunner().invoke(cli, ["--config", str(ws.config_path), *args])
-
-
 @pytest.fixture
-def shop(workspace: Workspace) -> Workspace:
+def shop(workspace: Office) -> Office:
     """Return a workspace with Ana (a bike and a fitting), Élodie (French), Bob (markup) and Kim (new in February)."""
     with workspace.open_store() as store, store.begin() as conn:
         for fields in (ANA, ELODIE, BOB, NEW):
@@ -76,7 +70,7 @@ def shop(workspace: Workspace) -> Workspace:
     return workspace
 
 
-def test_preview_text_shows_the_email_and_the_printed_card(shop: Workspace) -> None:
+def test_preview_text_shows_the_email_and_the_printed_card(shop: Office) -> None:
     """preview prints who it goes to, the subject, the text and the printed card, and says it is ready."""
     result = run(shop, "preview", "C1", "birthday", "--on", "2026-03-14")
     assert result.exit_code == 0, result.output
@@ -87,14 +81,14 @@ def test_preview_text_shows_the_email_and_the_printed_card(shop: Workspace) -> N
     assert result.stderr.rstrip().endswith(", en, for 2026-03-14).")
 
 
-def test_preview_of_a_birthday_shows_the_next_one(shop: Workspace) -> None:
+def test_preview_of_a_birthday_shows_the_next_one(shop: Office) -> None:
     """Without a date on the day, a birthday preview is for the customer's next birthday."""
     result = run(shop, "preview", "C1", "birthday", "--on", "2026-03-20")
     assert result.exit_code == 0, result.output
     assert "for 2027-03-14)." in result.stderr
 
 
-def test_preview_in_french_uses_the_french_wording_and_dates(shop: Workspace, tmp_path: Path) -> None:
+def test_preview_in_french_uses_the_french_wording_and_dates(shop: Office, tmp_path: Path) -> None:
     """A fr-CA customer's card comes from the .fr templates."""
     result = run(shop, "preview", "C2", "thank_you", "--on", "2025-09-03")
     assert result.exit_code == 0, result.output
@@ -104,7 +98,7 @@ def test_preview_in_french_uses_the_french_wording_and_dates(shop: Workspace, tm
     assert english.stdout.split("\n", 2)[1] != result.stdout.split("\n", 2)[1]
 
 
-def test_preview_html_escapes_markup_in_names(shop: Workspace, tmp_path: Path) -> None:
+def test_preview_html_escapes_markup_in_names(shop: Office, tmp_path: Path) -> None:
     """The HTML shows <b>Bob</b> escaped and {{ 7*7 }} literally; the file opens in a browser."""
     page = tmp_path / "card.html"
     result = run(shop, "preview", "C3", "thank_you", "--format", "html", "--out", str(page), "--on", "2026-01-11")
@@ -116,7 +110,7 @@ def test_preview_html_escapes_markup_in_names(shop: Workspace, tmp_path: Path) -
     assert "49" not in html
 
 
-def test_preview_eml_is_a_whole_message(shop: Workspace, tmp_path: Path) -> None:
+def test_preview_eml_is_a_whole_message(shop: Office, tmp_path: Path) -> None:
     """eml is the message as it would go out: one Message-ID, a real text part, an HTML part, the opt-out header."""
     out = tmp_path / "card.eml"
     result = run(shop, "preview", "C2", "check_in", "--format", "eml", "--out", str(out), "--on", "2025-11-01")
@@ -134,7 +128,7 @@ def test_preview_eml_is_a_whole_message(shop: Workspace, tmp_path: Path) -> None
     assert "Élodie" in html.get_content()
 
 
-def test_preview_pdf_and_png_show_the_printed_card(shop: Workspace, tmp_path: Path) -> None:
+def test_preview_pdf_and_png_show_the_printed_card(shop: Office, tmp_path: Path) -> None:
     """pdf writes the card (front, then inside) and png renders its front to an image."""
     pdf, png = tmp_path / "card.pdf", tmp_path / "card.png"
     assert (
@@ -155,7 +149,7 @@ def test_preview_pdf_and_png_show_the_printed_card(shop: Workspace, tmp_path: Pa
         assert isinstance(darkest, int) and darkest < 100  # the front line is drawn
 
 
-def test_a_customer_with_nothing_personal_is_held_until_a_note_is_added(shop: Workspace) -> None:
+def test_a_customer_with_nothing_personal_is_held_until_a_note_is_added(shop: Office) -> None:
     """Kim has no history: the card would be held; with a note it is ready, and the note is in it."""
     held = run(shop, "preview", "C4", "check_in", "--on", "2026-03-01")
     assert held.exit_code == 0, held.output
@@ -170,13 +164,13 @@ def test_a_customer_with_nothing_personal_is_held_until_a_note_is_added(shop: Wo
     assert ready.stderr.startswith("Ready to send")
 
 
-def test_a_note_for_another_occasion_is_not_used(shop: Workspace) -> None:
+def test_a_note_for_another_occasion_is_not_used(shop: Office) -> None:
     """A note meant for the birthday card does not appear in a check-in."""
     run(shop, "note", "C4", "Happy trails on your birthday ride!", "--occasion", "birthday")
     assert "Happy trails" not in run(shop, "preview", "C4", "check_in", "--on", "2026-03-01").stdout
 
 
-def test_preview_of_an_unknown_customer_or_missing_birthday_is_one_line(shop: Workspace) -> None:
+def test_preview_of_an_unknown_customer_or_missing_birthday_is_one_line(shop: Office) -> None:
     """Errors are one line that says what to do."""
     missing = run(shop, "preview", "C9", "birthday")
     assert (missing.exit_code, missing.output) == (
@@ -190,7 +184,7 @@ def test_preview_of_an_unknown_customer_or_missing_birthday_is_one_line(shop: Wo
     )
 
 
-def test_templates_copy_writes_the_bundled_set_and_keeps_edits(shop: Workspace, tmp_path: Path) -> None:
+def test_templates_copy_writes_the_bundled_set_and_keeps_edits(shop: Office, tmp_path: Path) -> None:
     """copy writes every bundled file, never overwrites an edited one, and an edited file is then used."""
     folder = tmp_path / "my-cards"
     first = run(shop, "templates", "copy", str(folder))
@@ -208,7 +202,7 @@ def test_templates_copy_writes_the_bundled_set_and_keeps_edits(shop: Workspace, 
     assert subject.read_text(encoding="utf-8").startswith("A note from the shop")
 
 
-def test_bundled_templates_pass_the_check(shop: Workspace) -> None:
+def test_bundled_templates_pass_the_check(shop: Office) -> None:
     """Every bundled template renders for every sample customer, fits its panel, and is personal."""
     result = run(shop, "templates", "check")
     assert result.exit_code == 0, result.output
@@ -216,7 +210,7 @@ def test_bundled_templates_pass_the_check(shop: Workspace) -> None:
     assert result.stdout.endswith(": 0 problems.\n")
 
 
-def test_the_check_reports_a_broken_or_christmassy_office_template(shop: Workspace, tmp_path: Path) -> None:
+def test_the_check_reports_a_broken_or_christmassy_office_template(shop: Office, tmp_path: Path) -> None:
     """An office template with an unknown variable or Christmas wording makes the check fail and say where."""
     folder = tmp_path / "office-cards"
     (folder / "birthday" / "v1").mkdir(parents=True)
@@ -262,7 +256,7 @@ def test_every_occasion_has_variants_in_english_and_french(occasion: str) -> Non
         }
 
 
-def test_a_held_card_puts_the_customer_on_the_call_list_until_a_note_releases_it(shop: Workspace) -> None:
+def test_a_held_card_puts_the_customer_on_the_call_list_until_a_note_releases_it(shop: Office) -> None:
     """A card held for review sends its customer to the call list at once; a note puts the card back to pending."""
     with shop.open_store() as store, store.begin() as conn:
         row = find_internal_id(conn, "C4")
@@ -293,7 +287,7 @@ def test_a_held_card_puts_the_customer_on_the_call_list_until_a_note_releases_it
     assert "C4" not in [c["customer_id"] for c in after]
 
 
-def test_the_check_reports_printed_text_too_long_for_its_panel(shop: Workspace, tmp_path: Path) -> None:
+def test_the_check_reports_printed_text_too_long_for_its_panel(shop: Office, tmp_path: Path) -> None:
     """A card whose inside does not fit the printed panel at its normal size is reported, with the sizes."""
     folder = tmp_path / "office-cards"
     (folder / "check_in" / "v1").mkdir(parents=True)

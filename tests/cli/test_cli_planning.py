@@ -10,13 +10,12 @@ from typing import Any
 import pypdf
 import pypdfium2
 import pytest
-from click.testing import CliRunner, Result
 
-from cardsender.cli.commands import cli
 from cardsender.domain.records import ContactEvent
 from cardsender.importers.fields import parse_customer_fields
 from cardsender.store.customers import add_event, insert_customer
-from tests.conftest import Workspace
+from tests.support.cli import run
+from tests.support.office import Office
 
 ADDED = dt.date(2026, 1, 5)
 WRITTEN_AT = dt.datetime(2026, 1, 5, 15, 30)
@@ -53,12 +52,7 @@ TARO = {
 GONE = {"id": "C4", "first_name": "Gus", "email": "gus@example.com", "do_not_contact": "yes"}
 
 
-def run(ws: Workspace, *args: str) -> Result:
-    """Run cardsender with the workspace's config."""
-    return CliRunner().invoke(cli, ["--config", str(ws.config_path), *args])
-
-
-def run_json(ws: Workspace, *args: str) -> Any:
+def run_json(ws: Office, *args: str) -> Any:
     """Run a command with --json and return what it printed, parsed."""
     result = run(ws, *args, "--json")
     assert result.exit_code == 0, result.output
@@ -66,7 +60,7 @@ def run_json(ws: Workspace, *args: str) -> Any:
 
 
 @pytest.fixture
-def shop(workspace: Workspace) -> Workspace:
+def shop(workspace: Office) -> Office:
     """Return a workspace whose customers were added on Jan 5, 2026: Ana bought a bike on Feb 20, Taro was
     called on Jan 20 and wants no humour, Bob has no history, Gus asked not to be contacted."""
     history = {"C1": [(dt.date(2026, 2, 20), "purchase", "Road bike")], "C3": [(dt.date(2026, 1, 20), "call", "")]}
@@ -79,7 +73,7 @@ def shop(workspace: Workspace) -> Workspace:
     return workspace
 
 
-def test_plan_json_lists_the_cards_due_on_the_day(shop: Workspace) -> None:
+def test_plan_json_lists_the_cards_due_on_the_day(shop: Office) -> None:
     """plan --json prints each due card with the contract's keys, ISO dates and a reason."""
     assert run_json(shop, "plan", "--on", "2026-03-14") == [
         {
@@ -101,7 +95,7 @@ def test_plan_json_lists_the_cards_due_on_the_day(shop: Workspace) -> None:
     ]
 
 
-def test_plan_over_days_includes_each_card_as_if_sent(shop: Workspace) -> None:
+def test_plan_over_days_includes_each_card_as_if_sent(shop: Office) -> None:
     """plan --days plans the range as if each card went out on its due date; a posted card is mailed ahead."""
     touches = run_json(shop, "plan", "--on", "2026-03-14", "--days", "30")
     assert [(t["customer_id"], t["occasion"], t["channel"], t["occasion_date"], t["due_date"]) for t in touches] == [
@@ -114,7 +108,7 @@ def test_plan_over_days_includes_each_card_as_if_sent(shop: Workspace) -> None:
     assert all("suppressed_reason" not in t for t in touches)
 
 
-def test_plan_explain_adds_what_was_left_out_and_why(shop: Workspace) -> None:
+def test_plan_explain_adds_what_was_left_out_and_why(shop: Office) -> None:
     """plan --explain adds the cards left out with a suppressed_reason: humour opted out, missed after grace."""
     touches = run_json(shop, "plan", "--on", "2026-03-14", "--days", "30", "--explain")
     left_out = {(t["customer_id"], t["occasion"]): t["suppressed_reason"] for t in touches if "suppressed_reason" in t}
@@ -126,7 +120,7 @@ def test_plan_explain_adds_what_was_left_out_and_why(shop: Workspace) -> None:
     assert len(touches) == 8
 
 
-def test_plan_text_shows_names_literally_and_a_summary(shop: Workspace) -> None:
+def test_plan_text_shows_names_literally_and_a_summary(shop: Office) -> None:
     """plan prints a table with names as given (markup included) and ends with a one-line count."""
     result = run(shop, "plan", "--on", "2026-03-14")
     assert result.exit_code == 0, result.output
@@ -136,20 +130,20 @@ def test_plan_text_shows_names_literally_and_a_summary(shop: Workspace) -> None:
     assert lines[-1] == "2 cards due on 2026-03-14 (2 by email, 0 by post)."
 
 
-def test_plan_on_a_quiet_day_says_so(shop: Workspace) -> None:
+def test_plan_on_a_quiet_day_says_so(shop: Office) -> None:
     """A day with nothing due prints only the count."""
     result = run(shop, "plan", "--on", "2026-02-10")
     assert result.output == "0 cards due on 2026-02-10 (0 by email, 0 by post).\n"
 
 
-def test_plan_rejects_a_bad_date_in_one_line(shop: Workspace) -> None:
+def test_plan_rejects_a_bad_date_in_one_line(shop: Office) -> None:
     """A date that is not a date gives one Error line and a non-zero exit, not a traceback."""
     result = run(shop, "plan", "--on", "2026-02-30")
     assert result.exit_code == 1
     assert result.output == "Error: --on: '2026-02-30' is not a date; write YYYY-MM-DD, for example 2026-03-14\n"
 
 
-def test_calls_json_lists_customers_from_day_56_with_overdue_after_70(shop: Workspace) -> None:
+def test_calls_json_lists_customers_from_day_56_with_overdue_after_70(shop: Office) -> None:
     """calls --json gives the call list with the contract's keys; do_not_contact is never on it."""
     assert run_json(shop, "calls", "--on", "2026-03-20") == [
         {
@@ -175,7 +169,7 @@ def test_calls_json_lists_customers_from_day_56_with_overdue_after_70(shop: Work
     ]
 
 
-def test_calls_text_groups_by_owner(shop: Workspace) -> None:
+def test_calls_text_groups_by_owner(shop: Office) -> None:
     """calls prints one group per owner, marks the overdue, and ends with a count."""
     result = run(shop, "calls", "--on", "2026-03-20")
     assert result.exit_code == 0, result.output
@@ -186,7 +180,7 @@ def test_calls_text_groups_by_owner(shop: Workspace) -> None:
     assert lines[-1] == "2 customers to call on 2026-03-20, 1 overdue (over 70 days)."
 
 
-def test_forecast_json_keeps_everyone_within_70_days(shop: Workspace) -> None:
+def test_forecast_json_keeps_everyone_within_70_days(shop: Office) -> None:
     """forecast --json gives touches, customers and a summary; nobody contactable goes past 70 days."""
     data = run_json(shop, "forecast", "--from", "2026-03-01", "--to", "2026-06-30")
     assert set(data) == {"touches", "customers", "summary"}
@@ -207,13 +201,13 @@ def test_forecast_json_keeps_everyone_within_70_days(shop: Workspace) -> None:
     assert len(data["touches"]) == sum(sum(month.values()) for month in summary["cards_per_month"].values())
 
 
-def test_forecast_lists_the_same_touches_as_plan_over_the_range(shop: Workspace) -> None:
+def test_forecast_lists_the_same_touches_as_plan_over_the_range(shop: Office) -> None:
     """forecast over a range and plan --days over the same range list the same touches."""
     planned = run_json(shop, "plan", "--on", "2026-03-01", "--days", "122")
     assert run_json(shop, "forecast", "--from", "2026-03-01", "--to", "2026-06-30")["touches"] == planned
 
 
-def test_forecast_writes_the_html_page(shop: Workspace, tmp_path: Path) -> None:
+def test_forecast_writes_the_html_page(shop: Office, tmp_path: Path) -> None:
     """forecast --html writes a page with the office name and prints a summary line."""
     page = tmp_path / "forecast.html"
     result = run(shop, "forecast", "--from", "2026-03-01", "--to", "2026-06-30", "--html", str(page))
@@ -226,14 +220,14 @@ def test_forecast_writes_the_html_page(shop: Workspace, tmp_path: Path) -> None:
     ]
 
 
-def test_forecast_refuses_a_range_that_ends_before_it_starts(shop: Workspace) -> None:
+def test_forecast_refuses_a_range_that_ends_before_it_starts(shop: Office) -> None:
     """--to before --from is an error that says which comes first."""
     result = run(shop, "forecast", "--from", "2026-06-01", "--to", "2026-05-01")
     assert result.exit_code == 1
     assert result.output == "Error: --to 2026-05-01 is before --from 2026-06-01; give the earlier day first\n"
 
 
-def test_report_json_counts_coverage(shop: Workspace) -> None:
+def test_report_json_counts_coverage(shop: Office) -> None:
     """report --json gives coverage, at risk, overdue and the breaches forecast for 14 days."""
     data = run_json(shop, "report", "--on", "2026-03-20")
     assert {k: data[k] for k in ("on", "contactable", "touched_within_limit", "coverage")} == {
@@ -248,7 +242,7 @@ def test_report_json_counts_coverage(shop: Workspace) -> None:
     assert (data["cards_this_month"], data["cards_this_year"]) == ({}, {})
 
 
-def test_report_writes_a_one_page_pdf_that_renders(shop: Workspace, tmp_path: Path) -> None:
+def test_report_writes_a_one_page_pdf_that_renders(shop: Office, tmp_path: Path) -> None:
     """report --pdf writes one Letter page with the office, the figure rounded down and the names as given."""
     pdf = tmp_path / "report.pdf"
     result = run(shop, "report", "--on", "2026-03-20", "--pdf", str(pdf))

@@ -6,22 +6,16 @@ import codecs
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from cardsender.cli.commands import cli
-from tests.conftest import Workspace
+from tests.support.cli import run
+from tests.support.office import Office
 
 SAVE_AS_UTF8 = "save it as UTF-8 (Notepad: File > Save as, Encoding: UTF-8)"
 # An office whose name needs more than ASCII, so that a wrong decoding shows.
 CAFE = 'name = "Café Müller"'
 
 
-def run(config: Path, *args: str) -> Result:
-    """Run cardsender with a config."""
-    return CliRunner().invoke(cli, ["--config", str(config), *args])
-
-
-def resave(workspace: Workspace, encoding: str, bom: bytes = b"") -> str:
+def resave(workspace: Office, encoding: str, bom: bytes = b"") -> str:
     """Save the workspace's config again, named Café Müller, in an encoding; return the text."""
     text = workspace.config_path.read_text(encoding="utf-8").replace('name = "Harbour Street Bikes"', CAFE)
     workspace.config_path.write_bytes(bom + text.replace("\n", "\r\n").encode(encoding))
@@ -33,7 +27,7 @@ def resave(workspace: Workspace, encoding: str, bom: bytes = b"") -> str:
     [("utf-8", codecs.BOM_UTF8), ("utf-16-le", codecs.BOM_UTF16_LE), ("utf-16-be", codecs.BOM_UTF16_BE)],
     ids=["utf-8 with BOM", "utf-16 LE (Notepad's Unicode)", "utf-16 BE"],
 )
-def test_a_config_saved_with_a_byte_order_mark_is_read(workspace: Workspace, encoding: str, bom: bytes) -> None:
+def test_a_config_saved_with_a_byte_order_mark_is_read(workspace: Office, encoding: str, bom: bytes) -> None:
     """UTF-8 with a BOM and UTF-16 with its BOM, as Notepad saves them, are read like plain UTF-8."""
     resave(workspace, encoding, bom)
     result = run(workspace.config_path, "customers", "list", "--json")
@@ -42,7 +36,7 @@ def test_a_config_saved_with_a_byte_order_mark_is_read(workspace: Workspace, enc
     assert (office.name, office.timezone, office.country) == ("Café Müller", "America/Toronto", "CA")
 
 
-def test_a_config_saved_as_ansi_is_one_line_naming_the_file_line_and_fix(workspace: Workspace) -> None:
+def test_a_config_saved_as_ansi_is_one_line_naming_the_file_line_and_fix(workspace: Office) -> None:
     """A file in Windows-1252 is refused in one line with the file, the line, the byte and how to save it."""
     text = resave(workspace, "cp1252")
     line = text.splitlines().index(CAFE) + 1
@@ -54,7 +48,7 @@ def test_a_config_saved_as_ansi_is_one_line_naming_the_file_line_and_fix(workspa
     )
 
 
-def test_a_config_in_utf16_without_a_byte_order_mark_says_how_to_save_it(workspace: Workspace) -> None:
+def test_a_config_in_utf16_without_a_byte_order_mark_says_how_to_save_it(workspace: Office) -> None:
     """UTF-16 without its mark cannot be told apart for sure, so it is refused with the fix, not a traceback."""
     resave(workspace, "utf-16-le")
     result = run(workspace.config_path, "customers", "list")

@@ -9,9 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from cardsender.cli.commands import cli
 from cardsender.config.loading import CHRISTMAS_POLICY, load_config
 from cardsender.domain.christmas import christmas_words, find, names_christmas
 from cardsender.domain.errors import ConfigError
@@ -19,7 +18,8 @@ from cardsender.domain.records import ContactEvent
 from cardsender.importers.fields import parse_customer_fields
 from cardsender.store import notes as card_queries
 from cardsender.store.customers import add_event, find_internal_id, insert_customer
-from tests.conftest import Workspace
+from tests.support.cli import run as run_cli
+from tests.support.office import Office
 
 REASON = "cardsender never sends Christmas cards: every business sends them, so they say nothing about the customer"
 # Saturday 14 March 2026, 10:00 in Toronto: the customers' birthday, the day after the mug was bought.
@@ -64,13 +64,13 @@ BIRTHDAYS = [
 MUG = {"id": "T1", "first_name": "Priya", "last_name": "Shah", "email": "priya@example.com"}
 
 
-def run(ws: Workspace, *args: str) -> Result:
+def run(ws: Office, *args: str) -> Result:
     """Run cardsender with the workspace's config, on NOW."""
-    return CliRunner().invoke(cli, ["--config", str(ws.config_path), *args], env={"CARDSENDER_TEST_NOW": NOW})
+    return run_cli(ws, *args, env={"CARDSENDER_TEST_NOW": NOW})
 
 
 @pytest.fixture
-def shop(workspace: Workspace) -> Workspace:
+def shop(workspace: Office) -> Office:
     """Return a workspace whose customers' names and purchases look like Christmas, and are not."""
     text = workspace.config_path.read_text(encoding="utf-8")
     fast = text.replace('outbox_dir = "outbox"', 'outbox_dir = "outbox"\nrate_per_minute = 60000')  # no pacing
@@ -84,7 +84,7 @@ def shop(workspace: Workspace) -> Workspace:
     return workspace
 
 
-def edit_copied_templates(ws: Workspace, folder: Path, edits: dict[str, str]) -> None:
+def edit_copied_templates(ws: Office, folder: Path, edits: dict[str, str]) -> None:
     """Copy the bundled templates with `templates copy`, add a line to some files, and use the folder."""
     assert run(ws, "templates", "copy", str(folder)).exit_code == 0
     for name, line in edits.items():
@@ -165,7 +165,7 @@ def test_an_occasion_named_for_christmas_in_any_language_is_christmas(name: str)
 # Customers' names and purchases are theirs, never checked.
 
 
-def test_customers_named_like_christmas_get_their_birthday_card_in_preview(shop: Workspace) -> None:
+def test_customers_named_like_christmas_get_their_birthday_card_in_preview(shop: Office) -> None:
     """Noel, Noël, Noelle, Merry, Natale, and customers in Natal and Jul, each see their birthday card ready."""
     for fields in BIRTHDAYS:
         result = run(shop, "preview", fields["id"], "birthday")
@@ -176,7 +176,7 @@ def test_customers_named_like_christmas_get_their_birthday_card_in_preview(shop:
         assert result.stderr.startswith("Ready to send (wording v"), result.stderr
 
 
-def test_customers_named_like_christmas_and_a_noel_mug_are_sent(shop: Workspace) -> None:
+def test_customers_named_like_christmas_and_a_noel_mug_are_sent(shop: Office) -> None:
     """A real send delivers every birthday card and the thank-you for the Noël-themed mug."""
     result = run(shop, "send", "--no-dry-run")
     assert result.exit_code == 0, result.output
@@ -203,7 +203,7 @@ def test_customers_named_like_christmas_and_a_noel_mug_are_sent(shop: Workspace)
 
 
 def test_a_copied_template_edited_to_say_frohe_weihnachten_is_refused_naming_the_file(
-    shop: Workspace, tmp_path: Path
+    shop: Office, tmp_path: Path
 ) -> None:
     """preview refuses a card whose template says Frohe Weihnachten, naming the file, the line and the fix."""
     folder = tmp_path / "my-cards"
@@ -219,7 +219,7 @@ def test_a_copied_template_edited_to_say_frohe_weihnachten_is_refused_naming_the
     )
 
 
-def test_a_held_card_names_the_christmas_template_when_sending(shop: Workspace, tmp_path: Path) -> None:
+def test_a_held_card_names_the_christmas_template_when_sending(shop: Office, tmp_path: Path) -> None:
     """send holds the card of a template saying Joyeux Noël and says which file; the others go out."""
     folder = tmp_path / "my-cards"
     edit_copied_templates(
@@ -244,7 +244,7 @@ def test_a_held_card_names_the_christmas_template_when_sending(shop: Workspace, 
     assert result.stdout.splitlines()[-1].startswith("Sent 7 cards on 2026-03-14:")
 
 
-def test_templates_check_reports_christmas_wording_in_any_file_once(shop: Workspace, tmp_path: Path) -> None:
+def test_templates_check_reports_christmas_wording_in_any_file_once(shop: Office, tmp_path: Path) -> None:
     """The check names each file with Christmas wording once, even a language no sample customer reads."""
     folder = tmp_path / "my-cards"
     edit_copied_templates(shop, folder, {"birthday/v2/card.fr.txt": "Joyeux Noël !"})
@@ -262,7 +262,7 @@ def test_templates_check_reports_christmas_wording_in_any_file_once(shop: Worksp
     assert result.stdout.endswith(": 2 problems.\n")
 
 
-def test_a_jinja_comment_is_not_the_cards_words(shop: Workspace, tmp_path: Path) -> None:
+def test_a_jinja_comment_is_not_the_cards_words(shop: Office, tmp_path: Path) -> None:
     """A comment for whoever edits the template never reaches a customer, so it may say Christmas."""
     folder = tmp_path / "my-cards"
     edit_copied_templates(shop, folder, {"birthday/v1/body.txt": "{# No Christmas wording here, ever. #}"})
@@ -273,7 +273,7 @@ def test_a_jinja_comment_is_not_the_cards_words(shop: Workspace, tmp_path: Path)
 # Staff notes.
 
 
-def test_a_note_wishing_merry_christmas_is_refused(shop: Workspace) -> None:
+def test_a_note_wishing_merry_christmas_is_refused(shop: Office) -> None:
     """cardsender note refuses Christmas wording with the words and the fix, and stores nothing."""
     result = run(shop, "note", "N1", "Merry Christmas! See you at the shop.")
     assert (result.exit_code, result.output) == (
@@ -285,7 +285,7 @@ def test_a_note_wishing_merry_christmas_is_refused(shop: Workspace) -> None:
         assert card_queries.next_note(conn, "N1", "birthday") == ""
 
 
-def test_a_note_naming_natal_and_noel_is_taken(shop: Workspace) -> None:
+def test_a_note_naming_natal_and_noel_is_taken(shop: Office) -> None:
     """A note that mentions Natal or Noel as a place or a person goes into the card."""
     result = run(shop, "note", "N6", "Hope the move back to Natal went well, and say hi to Noel!")
     assert result.exit_code == 0, result.output
@@ -294,7 +294,7 @@ def test_a_note_naming_natal_and_noel_is_taken(shop: Workspace) -> None:
     assert preview.stderr.startswith("Ready to send")
 
 
-def test_a_christmas_note_stored_earlier_holds_the_card(shop: Workspace) -> None:
+def test_a_christmas_note_stored_earlier_holds_the_card(shop: Office) -> None:
     """A note stored before notes were checked does not go out: preview and send hold the card and say why."""
     with shop.open_store() as store, store.begin() as conn:
         row = find_internal_id(conn, "N3")

@@ -14,18 +14,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cardsender.cli.commands import cli
 from cardsender.domain.errors import ImportFileError
 from cardsender.importers import ImportResult, import_customers, import_history
 from cardsender.importers.cells import mark, unmark
 from cardsender.store import Store
 from cardsender.store.customers import events_of
-from tests.conftest import Workspace
-from tests.importers.test_importers import stored, stored_ids
+from tests.support.cli import run
+from tests.support.customers import stored, stored_ids
+from tests.support.office import Office
 
 TODAY = dt.date(2026, 11, 22)
 NOW = dt.datetime(2026, 11, 22, 14, 30)
@@ -67,11 +66,6 @@ def rejects_text(folder: Path, name: str = "customers.rejects.csv") -> str:
 def temporary_files(folder: Path) -> list[str]:
     """Return the temporary files in a folder."""
     return sorted(p.name for p in folder.iterdir() if p.suffix == ".tmp")
-
-
-def run(ws: Workspace, *args: str) -> Result:
-    """Run cardsender with the workspace's config, as a user does."""
-    return CliRunner().invoke(cli, ["--config", str(ws.config_path), *args])
 
 
 # Rows in another encoding, double-encoded text, rows in another separator
@@ -162,7 +156,7 @@ def test_a_row_written_with_another_separator_is_refused(store: Store, tmp_path:
     ]
 
 
-def test_garbled_rows_are_reported_by_the_import_command(workspace: Workspace) -> None:
+def test_garbled_rows_are_reported_by_the_import_command(workspace: Office) -> None:
     """import customers lists the garbled rows as FILE:LINE: why on stderr, imports the rest and exits 2."""
     path = workspace.root / "customers.csv"
     path.write_bytes("id,first_name\nC1,Zoë\n".encode() + "C2,Zoë\n".encode("cp1252") + "C3,MÃ¼ller\n".encode())
@@ -341,7 +335,7 @@ def test_an_import_removes_what_dead_imports_left_and_keeps_live_ones(store: Sto
 
 
 @pytest.mark.sqlite_only
-def test_an_import_killed_mid_way_leaves_nothing_after_the_next(workspace: Workspace, tmp_path: Path) -> None:
+def test_an_import_killed_mid_way_leaves_nothing_after_the_next(workspace: Office, tmp_path: Path) -> None:
     """An import killed with SIGKILL leaves its temporary rejects file; the next import in that folder removes it."""
     folder = tmp_path / "exports"
     folder.mkdir()

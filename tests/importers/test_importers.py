@@ -16,8 +16,9 @@ from cardsender.domain.errors import ImportFileError, StoreError
 from cardsender.domain.records import Birthday, ContactEvent, Customer
 from cardsender.importers import ImportResult, RowError, import_customers, import_history
 from cardsender.store import Store
-from cardsender.store.customers import events_of, get_customer
-from cardsender.store.schema import contact_events, customers
+from cardsender.store.customers import events_of
+from cardsender.store.schema import contact_events
+from tests.support.customers import stored, stored_ids
 
 DATA = Path(__file__).parent.parent / "data" / "importers"
 TODAY = dt.date(2026, 11, 22)
@@ -52,18 +53,6 @@ def customers_of(store: Store, path: Path, date_format: str | None = None, today
 def history_of(store: Store, path: Path, date_format: str | None = None) -> ImportResult:
     """Import contact history with the test clock."""
     return import_history(store, path, today=TODAY, now=NOW, date_format=date_format)
-
-
-def stored(store: Store, external_id: str) -> Customer:
-    """Return one stored customer."""
-    with store.begin() as conn:
-        return get_customer(conn, external_id)
-
-
-def stored_ids(store: Store) -> list[str]:
-    """Return every stored customer id, sorted."""
-    with store.begin() as conn:
-        return sorted(conn.execute(select(customers.c.external_id)).scalars())
 
 
 def event_count(store: Store) -> int:

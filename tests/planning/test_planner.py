@@ -7,21 +7,13 @@ from typing import Any
 
 import pytest
 
-from cardsender.config.loading import parse_config
 from cardsender.config.model import Config
 from cardsender.domain.records import Birthday, Card, Touch
 from cardsender.planning.agenda import calls_from_facts, forecast_from_facts, longest_gap, plan_from_facts
 from cardsender.planning.planner import CustomerFacts, Purchase, plan_customer, simulate, usable_channels
+from tests.support.planning import config
 
 d = dt.date
-
-
-def config(**sections: Any) -> Config:
-    """Return a config with a start date long ago, plus any sections given."""
-    data: dict[str, Any] = {"office": {"start_date": "2020-01-01", "country": "US"}}
-    for name, values in sections.items():
-        data.setdefault(name, {}).update(values)
-    return parse_config(data, None)
 
 
 def facts(**kwargs: Any) -> CustomerFacts:

@@ -15,7 +15,7 @@ from cardsender.domain.rules import ClosedDay, parse_closed_day
 from cardsender.planning import dates as occasions
 from cardsender.planning.agenda import forecast_from_facts, longest_gap, plan_from_facts
 from cardsender.planning.planner import CustomerFacts, Purchase, clock_start, is_late, plan_customer, simulate
-from tests.planning.test_planner import config
+from tests.support.planning import config
 
 d = dt.date
 

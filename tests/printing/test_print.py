@@ -9,14 +9,14 @@ from pathlib import Path
 import pypdf
 import pypdfium2
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from cardsender.cli.commands import cli
 from cardsender.domain.records import ContactEvent
 from cardsender.importers.fields import parse_customer_fields
 from cardsender.store.customers import add_event, insert_customer
-from tests.conftest import Workspace
 from tests.images import ink_difference
+from tests.support.cli import run
+from tests.support.office import Office
 
 WRITTEN_AT = dt.datetime(2024, 1, 5, 15, 30)
 # Birthdays on Saturday Dec 12, 2026: mailed 7 days ahead (US First Class takes 4 to 6 business days), Friday Dec 4.
@@ -67,13 +67,8 @@ TARO = {
 }
 
 
-def run(ws: Workspace, *args: str) -> Result:
-    """Run cardsender with the workspace's config."""
-    return CliRunner().invoke(cli, ["--config", str(ws.config_path), *args])
-
-
 @pytest.fixture
-def shop(workspace: Workspace) -> Workspace:
+def shop(workspace: Office) -> Office:
     """Return a workspace whose post customers all have a birthday on Dec 12 and a purchase in November."""
     with workspace.open_store() as store, store.begin() as conn:
         for fields in (ZOE, LUKASZ, OLGA):
@@ -83,12 +78,12 @@ def shop(workspace: Workspace) -> Workspace:
     return workspace
 
 
-def print_window(ws: Workspace, out: Path, *extra: str) -> Result:
+def print_window(ws: Office, out: Path, *extra: str) -> Result:
     """Print the batch of the week of Dec 4."""
     return run(ws, "print", "--from", "2026-11-30", "--to", "2026-12-06", "--out", str(out), *extra)
 
 
-def test_a_batch_holds_the_guide_then_one_sheet_per_card(shop: Workspace, tmp_path: Path) -> None:
+def test_a_batch_holds_the_guide_then_one_sheet_per_card(shop: Office, tmp_path: Path) -> None:
     """The PDF has a guide page and a Letter sheet per card, every name readable, and the cards move to printed."""
     pdf = tmp_path / "cards.pdf"
     result = print_window(shop, pdf)
@@ -112,7 +107,7 @@ def test_a_batch_holds_the_guide_then_one_sheet_per_card(shop: Workspace, tmp_pa
     ]
 
 
-def test_the_inside_panels_are_upside_down_on_the_sheet(shop: Workspace, tmp_path: Path) -> None:
+def test_the_inside_panels_are_upside_down_on_the_sheet(shop: Office, tmp_path: Path) -> None:
     """Quarter fold: the front reads upright at the lower right; the greeting reads only when the sheet is turned."""
     pdf = tmp_path / "cards.pdf"
     assert print_window(shop, pdf).exit_code == 0
@@ -131,7 +126,7 @@ def test_the_inside_panels_are_upside_down_on_the_sheet(shop: Workspace, tmp_pat
     assert front.getextrema()[0] < 150  # and the greeting (upside down) above it
 
 
-def test_printing_again_makes_no_second_copy_and_reprint_does(shop: Workspace, tmp_path: Path) -> None:
+def test_printing_again_makes_no_second_copy_and_reprint_does(shop: Office, tmp_path: Path) -> None:
     """The same window printed twice prints nothing new; --reprint BATCH writes the same cards again."""
     first = print_window(shop, tmp_path / "a.pdf")
     batch = first.stdout.split("batch ", 1)[1].split(",", 1)[0]
@@ -145,7 +140,7 @@ def test_printing_again_makes_no_second_copy_and_reprint_does(shop: Workspace, t
     assert len(pypdf.PdfReader(tmp_path / "c.pdf").pages) == len(pypdf.PdfReader(tmp_path / "a.pdf").pages)
 
 
-def test_mark_mailed_restarts_the_clock_on_the_occasion_date(shop: Workspace, tmp_path: Path) -> None:
+def test_mark_mailed_restarts_the_clock_on_the_occasion_date(shop: Office, tmp_path: Path) -> None:
     """Mailed cards become contacts on their occasion date; a spoiled card goes back to print again."""
     result = print_window(shop, tmp_path / "a.pdf")
     batch = result.stdout.split("batch ", 1)[1].split(",", 1)[0]
@@ -163,7 +158,7 @@ def test_mark_mailed_restarts_the_clock_on_the_occasion_date(shop: Workspace, tm
     assert states == {"P1": "mailed", "P2": "mailed", "P3": "pending"}
 
 
-def test_every_script_prints_and_a_glyph_no_font_has_is_held(shop: Workspace, tmp_path: Path) -> None:
+def test_every_script_prints_and_a_glyph_no_font_has_is_held(shop: Office, tmp_path: Path) -> None:
     """Japanese, Korean, Hebrew and Arabic names print in their fonts; a character no font has holds that card."""
     others = [
         TARO,
@@ -208,7 +203,7 @@ def test_every_script_prints_and_a_glyph_no_font_has_is_held(shop: Workspace, tm
     ],
 )
 def test_each_format_has_its_page_size_and_count(
-    shop: Workspace, tmp_path: Path, card_format: str, size: tuple[float, float], pages_per_card: int
+    shop: Office, tmp_path: Path, card_format: str, size: tuple[float, float], pages_per_card: int
 ) -> None:
     """Every format prints the guide on Letter, then its own sheets: one or two pages per card."""
     pdf = tmp_path / f"{card_format}.pdf"
@@ -223,7 +218,7 @@ def test_each_format_has_its_page_size_and_count(
         assert reader.viewer_preferences.get("/Duplex") == "/DuplexFlipShortEdge"
 
 
-def test_a_postcard_keeps_the_address_in_its_zone_and_the_barcode_strip_clear(shop: Workspace, tmp_path: Path) -> None:
+def test_a_postcard_keeps_the_address_in_its_zone_and_the_barcode_strip_clear(shop: Office, tmp_path: Path) -> None:
     """On the address side, the address lies inside the zone at the lower right and nothing prints below 5/8 in."""
     pdf = tmp_path / "postcards.pdf"
     assert print_window(shop, pdf, "--format", "postcard").exit_code == 0
@@ -241,7 +236,7 @@ def test_a_postcard_keeps_the_address_in_its_zone_and_the_barcode_strip_clear(sh
     assert any("Oslo" in text for text, _, _ in placed)
 
 
-def test_text_too_long_for_its_panel_holds_the_card_naming_the_customer(shop: Workspace, tmp_path: Path) -> None:
+def test_text_too_long_for_its_panel_holds_the_card_naming_the_customer(shop: Office, tmp_path: Path) -> None:
     """A note too long for the panel even at the smallest size holds that card; the others print."""
     run(shop, "note", "P2", "We loved seeing you at the shop. " * 60)
     result = print_window(shop, tmp_path / "cards.pdf")
@@ -261,7 +256,7 @@ def test_text_too_long_for_its_panel_holds_the_card_naming_the_customer(shop: Wo
     ],
 )
 def test_envelopes_or_labels_come_beside_the_batch_in_the_same_order(
-    shop: Workspace, tmp_path: Path, flag: tuple[str, ...], suffix: str, size: tuple[float, float]
+    shop: Office, tmp_path: Path, flag: tuple[str, ...], suffix: str, size: tuple[float, float]
 ) -> None:
     """--envelopes writes one A2 envelope per card; --labels one label each from the first free one; same order."""
     pdf = tmp_path / "cards.pdf"
@@ -278,14 +273,14 @@ def test_envelopes_or_labels_come_beside_the_batch_in_the_same_order(
 
 
 @pytest.mark.parametrize("card_format", ["quarter-letter", "quarter-a4", "half-duplex", "postcard"])
-def test_a_card_sheet_renders_like_its_reference(shop: Workspace, tmp_path: Path, card_format: str) -> None:
+def test_a_card_sheet_renders_like_its_reference(shop: Office, tmp_path: Path, card_format: str) -> None:
     """The first card sheet of each format, rendered at 72 dpi, matches its reference image where either has ink."""
     pdf = tmp_path / "cards.pdf"
     assert print_window(shop, pdf, "--format", card_format).exit_code == 0
     assert ink_difference(pdf, 1, f"card_{card_format}.png") < 2
 
 
-def test_the_configured_envelope_is_used(shop: Workspace, tmp_path: Path) -> None:
+def test_the_configured_envelope_is_used(shop: Office, tmp_path: Path) -> None:
     """[print] envelope = "#10" prints #10 envelopes (9.5 x 4.125 in) instead of the card format's own."""
     with shop.config_path.open("a", encoding="utf-8") as fh:
         fh.write('\n[print]\nenvelope = "#10"\n')
@@ -312,7 +307,7 @@ def test_lines_break_where_reportlab_breaks_them(width: float) -> None:
         assert _wrap(text, FONT, 11, width) == (simpleSplit(text, FONT, 11, width) or [""]), text
 
 
-def test_a_posted_card_past_its_mail_by_date_is_marked_late_everywhere(shop: Workspace, tmp_path: Path) -> None:
+def test_a_posted_card_past_its_mail_by_date_is_marked_late_everywhere(shop: Office, tmp_path: Path) -> None:
     """On Monday Dec 7 the birthdays of Dec 12 (mail by Friday Dec 4) go on that mail day, arriving Dec 14:
     plan, its JSON, the digest, print's summary and the writer's guide all say they are late."""
     planned = run(shop, "plan", "--on", "2026-12-07")

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from cardsender.cli.commands import cli
-from tests.conftest import Workspace
+from tests.support.cli import run_ok as run
+from tests.support.office import Office
 
 # Thursday, December 10, 2026, at noon in Toronto.
 NOW = "2026-12-10T17:00:00+00:00"
@@ -29,20 +28,13 @@ C1,2026-12-03,card,Handwritten thank-you card
 """
 
 
-def run(ws: Workspace, *args: str) -> Result:
-    """Run cardsender with the workspace's config and check that it succeeded."""
-    result = CliRunner().invoke(cli, ["--config", str(ws.config_path), *args])
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def run_json(ws: Workspace, *args: str) -> Any:
+def run_json(ws: Office, *args: str) -> Any:
     """Run a command with --json and return what it printed, parsed."""
     return json.loads(run(ws, *args, "--json").stdout)
 
 
 @pytest.fixture
-def office(workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+def office(workspace: Office, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Office:
     """Return an office on December 10, 2026: Ana's birthday card sent by email, Bruno's posted birthday card
     printed and mailed (it arrives on December 17), and two cards Chloé got by hand imported from the history."""
     monkeypatch.setenv("CARDSENDER_TEST_NOW", NOW)
@@ -59,7 +51,7 @@ def office(workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     return workspace
 
 
-def test_report_digest_and_forecast_count_the_same_cards(office: Workspace) -> None:
+def test_report_digest_and_forecast_count_the_same_cards(office: Office) -> None:
     """Sent, mailed and imported cards count once each, on the day they reach the customer, in all three."""
     december = {"birthday": 3, "thank_you": 1}
     report = run_json(office, "report", "--on", "2026-12-17")
@@ -73,13 +65,13 @@ def test_report_digest_and_forecast_count_the_same_cards(office: Workspace) -> N
     assert run_json(office, "report", "--on", "2026-12-16")["cards_this_month"] == {"birthday": 2, "thank_you": 1}
 
 
-def test_a_posted_card_on_its_way_is_no_breach(office: Workspace) -> None:
+def test_a_posted_card_on_its_way_is_no_breach(office: Office) -> None:
     """The forecast counts Bruno's mailed card on its arrival, so neither he nor anyone is over the limit."""
     summary = run_json(office, "forecast", "--from", "2026-12-10", "--to", "2027-03-31")["summary"]
     assert (summary["overdue_at_start"], summary["breached_by_plan"], summary["customers_over_limit"]) == ([], [], 0)
 
 
-def test_the_coverage_counts_only_real_contacts(office: Workspace) -> None:
+def test_the_coverage_counts_only_real_contacts(office: Office) -> None:
     """Ana and Bruno are touched by their cards, Chloé by hers; before Bruno's arrives he is never contacted."""
     before = run_json(office, "report", "--on", "2026-12-16")
     assert {k: before[k] for k in ("contactable", "touched_within_limit", "never_contacted")} == {

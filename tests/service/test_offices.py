@@ -9,12 +9,11 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from cardsender.cli.commands import cli
 from cardsender.config.loading import load_config, parse_config
 from cardsender.domain.errors import ConfigError
 from cardsender.system import clock
+from tests.support.cli import run
 
 SHARED = {"name": "Harbour Street Bikes", "country": "CA", "postal_address": "12 Harbour Street\nToronto"}
 OFFICES = {
@@ -87,11 +86,6 @@ def offices_config(tmp_path: Path, database_url: str) -> Path:
         encoding="utf-8",
     )
     return path
-
-
-def run(config: Path, *args: str) -> Result:
-    """Run cardsender with a config."""
-    return CliRunner().invoke(cli, ["--config", str(config), *args])
 
 
 def office_of(config: Path, customer_id: str) -> str:

@@ -33,6 +33,13 @@ def run(
     return CliRunner().invoke(cli, ["--config", str(config_path_of(target)), *args], input=input, env=env)
 
 
+def run_ok(target: Path | HasConfig, *args: str, input: str | None = None) -> Result:
+    """Run a command and check that it succeeded."""
+    result = run(target, *args, input=input)
+    assert result.exit_code == 0, result.output
+    return result
+
+
 def run_json(target: Path | HasConfig, *args: str) -> object:
     """Run a command that prints JSON, check it succeeded, and return what it printed."""
     result = run(target, *args)

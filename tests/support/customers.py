@@ -7,11 +7,14 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from sqlalchemy import select
+
 from cardsender.config.loading import load_config
-from cardsender.domain.records import ContactEvent
+from cardsender.domain.records import ContactEvent, Customer
 from cardsender.importers.fields import parse_customer_fields
 from cardsender.store import Store
-from cardsender.store.customers import add_event, insert_customer
+from cardsender.store.customers import add_event, get_customer, insert_customer
+from cardsender.store.schema import customers
 from cardsender.system import clock
 from tests.support.cli import HasConfig, config_path_of
 from tests.support.office import TZ
@@ -135,3 +138,15 @@ def write_history(
 ) -> Path:
     """Write events (customer id, date, kind, summary) as a ``history.csv``."""
     return write_csv(path, ["customer_id", "date", "kind", "summary"], events, line_end=line_end, quote_all=quote_all)
+
+
+def stored(store: Store, external_id: str) -> Customer:
+    """Return one stored customer."""
+    with store.begin() as conn:
+        return get_customer(conn, external_id)
+
+
+def stored_ids(store: Store) -> list[str]:
+    """Return every stored customer id, sorted."""
+    with store.begin() as conn:
+        return sorted(conn.execute(select(customers.c.external_id)).scalars())

@@ -17,14 +17,15 @@ import pypdf
 import pytest
 from click.testing import CliRunner, Result
 
-from cardsender.cli.commands import cli
+from cardsender.cli import cli
 from cardsender.domain.records import ContactEvent
 from cardsender.importers.fields import parse_customer_fields
 from cardsender.service.daemon import log, setup_logging
 from cardsender.store import Store
 from cardsender.store.customers import add_event, insert_customer
 from cardsender.system import clock
-from tests.conftest import Workspace
+from tests.support.cli import run
+from tests.support.office import Office
 
 TZ = "America/Toronto"  # the workspace fixture's office
 WRITTEN_AT = dt.datetime(2024, 1, 5, 15, 30)
@@ -40,12 +41,7 @@ def today() -> dt.date:
     return clock.office_today(TZ)
 
 
-def run(ws: Workspace, *args: str) -> Result:
-    """Run cardsender with the workspace's config."""
-    return CliRunner().invoke(cli, ["--config", str(ws.config_path), *args])
-
-
-def seed(ws: Workspace, *people: dict[str, str], bought_days_ago: int = 1) -> None:
+def seed(ws: Office, *people: dict[str, str], bought_days_ago: int = 1) -> None:
     """Store customers who bought something, by default yesterday, so that a thank-you is due today."""
     with ws.open_store() as store, store.begin() as conn:
         for fields in people:
@@ -54,7 +50,7 @@ def seed(ws: Workspace, *people: dict[str, str], bought_days_ago: int = 1) -> No
             add_event(conn, row, ContactEvent(fields["id"], when, "purchase", "Road bike", "import"), WRITTEN_AT)
 
 
-def emails(ws: Workspace) -> list[Path]:
+def emails(ws: Office) -> list[Path]:
     """Return every .eml file in the workspace's outbox, the dry runs' included, in path order."""
     return sorted((ws.root / "outbox").rglob("*.eml"))
 
@@ -82,7 +78,7 @@ def umask_022() -> Iterator[None]:
 # forget
 
 
-def test_forget_removes_the_sent_and_dry_run_emails_of_the_customer_only(workspace: Workspace) -> None:
+def test_forget_removes_the_sent_and_dry_run_emails_of_the_customer_only(workspace: Office) -> None:
     """forget deletes the customer's sent .eml files and those of the dry runs, lists them, and keeps the others'."""
     seed(workspace, ANA, BOB)
     assert run(workspace, "send").exit_code == 0
@@ -100,7 +96,7 @@ def test_forget_removes_the_sent_and_dry_run_emails_of_the_customer_only(workspa
     assert emails(workspace) == [p for p in before if p not in anas]
 
 
-def test_forget_finds_the_dry_runs_to_an_address_the_customer_has_since_changed(workspace: Workspace) -> None:
+def test_forget_finds_the_dry_runs_to_an_address_the_customer_has_since_changed(workspace: Office) -> None:
     """A dry run to the customer's old address goes too: their sent card says it was theirs."""
     seed(workspace, ANA)
     assert run(workspace, "send").exit_code == 0
@@ -113,7 +109,7 @@ def test_forget_finds_the_dry_runs_to_an_address_the_customer_has_since_changed(
     assert emails(workspace) == []
 
 
-def test_forget_keeps_and_names_a_dry_run_to_an_address_another_customer_shares(workspace: Workspace) -> None:
+def test_forget_keeps_and_names_a_dry_run_to_an_address_another_customer_shares(workspace: Office) -> None:
     """A dry run to a family's shared address cannot be told apart: it is kept and named, and the status is 2."""
     seed(workspace, ANA, TEODOR)
     assert run(workspace, "send").exit_code == 0
@@ -130,7 +126,7 @@ def test_forget_keeps_and_names_a_dry_run_to_an_address_another_customer_shares(
 
 
 @posix_only
-def test_forget_names_a_file_it_cannot_remove(workspace: Workspace) -> None:
+def test_forget_names_a_file_it_cannot_remove(workspace: Office) -> None:
     """A file that cannot be deleted (its folder is read-only) is named with the reason, and the status is 2."""
     if os.geteuid() == 0:
         pytest.skip("root may delete from a read-only folder")
@@ -149,7 +145,7 @@ def test_forget_names_a_file_it_cannot_remove(workspace: Workspace) -> None:
     assert sent.exists()
 
 
-def post_customers(ws: Workspace, count: int, birthday: dt.date) -> list[str]:
+def post_customers(ws: Office, count: int, birthday: dt.date) -> list[str]:
     """Store posted customers with a birthday on a day and a purchase last month; return their ids."""
     ids = []
     with ws.open_store() as store, store.begin() as conn:
@@ -182,7 +178,7 @@ def batch_of(result: Result) -> str:
     return result.stdout.split("batch ", 1)[1].split(",", 1)[0]
 
 
-def test_forget_names_the_printouts_and_a_reprint_leaves_their_card_out(workspace: Workspace, tmp_path: Path) -> None:
+def test_forget_names_the_printouts_and_a_reprint_leaves_their_card_out(workspace: Office, tmp_path: Path) -> None:
     """forget names the batch PDFs holding the customer's card; a reprint says the card is left out, and why."""
     post_customers(workspace, 3, today() + dt.timedelta(days=10))
     pdf = tmp_path / "printed" / "cards.pdf"
@@ -212,7 +208,7 @@ def test_forget_names_the_printouts_and_a_reprint_leaves_their_card_out(workspac
     assert f"  These PDFs hold their name and address: {pdf}, {labels}\n" in second.stdout
 
 
-def test_a_batch_whose_every_customer_was_forgotten_cannot_be_reprinted(workspace: Workspace, tmp_path: Path) -> None:
+def test_a_batch_whose_every_customer_was_forgotten_cannot_be_reprinted(workspace: Office, tmp_path: Path) -> None:
     """Reprinting a batch whose only card was a forgotten customer's says so instead of 'no such batch'."""
     post_customers(workspace, 1, today() + dt.timedelta(days=10))
     pdf = tmp_path / "cards.pdf"
@@ -274,7 +270,7 @@ def test_the_log_and_its_rotations_are_private(tmp_path: Path, umask_022: None) 
 
 
 @posix_only
-def test_the_emails_written_and_their_folders_are_private(workspace: Workspace, umask_022: None) -> None:
+def test_the_emails_written_and_their_folders_are_private(workspace: Office, umask_022: None) -> None:
     """Sent and dry-run .eml files are 0600; outbox/, dry-run/ and the day's folder are 0700."""
     seed(workspace, ANA)
     assert run(workspace, "send").exit_code == 0
@@ -288,7 +284,7 @@ def test_the_emails_written_and_their_folders_are_private(workspace: Workspace, 
 
 
 @posix_only
-def test_the_print_pdfs_are_private(workspace: Workspace, tmp_path: Path, umask_022: None) -> None:
+def test_the_print_pdfs_are_private(workspace: Office, tmp_path: Path, umask_022: None) -> None:
     """A batch, its envelopes and a reprint are 0600, in an output folder the print made 0700."""
     post_customers(workspace, 2, today() + dt.timedelta(days=10))
     pdf = tmp_path / "new" / "cards.pdf"
@@ -335,7 +331,7 @@ def dead_pid() -> int:
 
 @posix_only
 def test_print_removes_the_temporary_files_of_dead_processes_and_keeps_a_live_ones(
-    workspace: Workspace, tmp_path: Path
+    workspace: Office, tmp_path: Path
 ) -> None:
     """A print into a folder removes the leftovers of killed runs, keeps a running one's, and leaves none itself."""
     post_customers(workspace, 1, today() + dt.timedelta(days=10))
@@ -355,7 +351,7 @@ def test_print_removes_the_temporary_files_of_dead_processes_and_keeps_a_live_on
 
 
 @posix_only
-def test_the_file_transport_removes_the_temporary_files_of_dead_processes(workspace: Workspace) -> None:
+def test_the_file_transport_removes_the_temporary_files_of_dead_processes(workspace: Office) -> None:
     """Sending into the outbox folder removes a killed run's half-written message; a clean run leaves none."""
     seed(workspace, ANA)
     outbox = workspace.root / "outbox"
@@ -369,7 +365,7 @@ def test_the_file_transport_removes_the_temporary_files_of_dead_processes(worksp
 
 @posix_only
 def test_previews_forecast_pages_and_reports_written_to_a_file_are_private(
-    workspace: Workspace, tmp_path: Path, umask_022: None
+    workspace: Office, tmp_path: Path, umask_022: None
 ) -> None:
     """Every file a command writes with a customer's card or name in it is 0600, even over an existing file."""
     seed(workspace, ANA)
