@@ -24,8 +24,8 @@ from cardsender.cards.render import TemplateError
 from cardsender.config.model import Config
 from cardsender.domain.customer_file import CustomerFile
 from cardsender.domain.errors import InputError, NotFoundError
-from cardsender.domain.labels import occasion_label
-from cardsender.domain.vocabulary import OutboxState
+from cardsender.domain.occasions import occasion_label
+from cardsender.domain.vocabulary import Channel, Delivery, DryRun, Occasion, OutboxState, Preparation
 from cardsender.planning import agenda
 from cardsender.planning.facts import load_facts
 from cardsender.planning.planner import CustomerFacts, plan_customer
@@ -55,8 +55,10 @@ class CardResult:
 
     row: int
     customer_id: str
-    occasion: str
-    state: str  # sent, pending (to retry), failed, unknown, held, cancelled; in a dry run: would-send, would-hold
+    occasion: Occasion
+    # The state the card's row ended in (sent, pending to retry, failed, unknown, held, cancelled), or in a
+    # dry run what would become of it.
+    state: OutboxState | DryRun
     detail: str
 
 
@@ -93,7 +95,7 @@ class _Prepared:
     """A claimed row's message, or why it is not sent."""
 
     message: OutgoingMessage | None
-    state: str  # send, held, cancelled
+    state: Preparation
     detail: str
     variant: str = ""
     note: str = ""
@@ -126,7 +128,7 @@ class SendCycle:
 
     def plan(self, report: CycleReport) -> None:
         """Recover rows a crash left in sending, expire old ones, and add today's email cards to the outbox."""
-        touches = [t for t in agenda.plan_touches(self.store, self.config, self.today) if t.channel == "email"]
+        touches = [t for t in agenda.plan_touches(self.store, self.config, self.today) if t.channel is Channel.EMAIL]
         with self.store.begin() as conn:
             now = self.now()
             self._recover(conn, now, report)
@@ -245,7 +247,7 @@ class SendCycle:
     def dry_run(self, folder: Path, limit: int | None = None) -> CycleReport:
         """Render what would be sent today into a folder of .eml files; the outbox is not changed."""
         report = CycleReport(dry_run=True, folder=folder)
-        touches = [t for t in agenda.plan_touches(self.store, self.config, self.today) if t.channel == "email"]
+        touches = [t for t in agenda.plan_touches(self.store, self.config, self.today) if t.channel is Channel.EMAIL]
         with self.store.begin() as conn:
             ids = queries.customer_row_ids(conn, (t.customer_id for t in touches[:limit]))
             files = load_files(conn, ids.values())
@@ -254,12 +256,16 @@ class SendCycle:
         for touch in touches[:limit]:
             file = files.get(ids.get(touch.customer_id, -1))
             prepared = self._prepare(touch.customer_id, file, touch.occasion, touch.occasion_date)
-            if prepared.state == "send":
+            if prepared.state is Preparation.SEND:
                 assert prepared.message is not None
                 writer.send(prepared.message)
-                report.results.append(CardResult(0, touch.customer_id, touch.occasion, "would-send", prepared.detail))
+                report.results.append(
+                    CardResult(0, touch.customer_id, touch.occasion, DryRun.WOULD_SEND, prepared.detail)
+                )
             else:
-                report.results.append(CardResult(0, touch.customer_id, touch.occasion, "would-hold", prepared.detail))
+                report.results.append(
+                    CardResult(0, touch.customer_id, touch.occasion, DryRun.WOULD_HOLD, prepared.detail)
+                )
         return report
 
     def _daily_allowance(self) -> int:
@@ -286,13 +292,10 @@ class SendCycle:
             if customer is None:
                 verdicts[row.row] = "the customer is no longer in the database"
                 continue
-            key = (row.customer_id, row.occasion, row.occasion_date, row.channel)
+            key = row.key
             # Plan as if this card were still pending: the planner then keeps it only if it is still wanted.
             open_cards = tuple(
-                replace(card, state=OutboxState.PENDING)
-                if (card.customer_id, card.occasion, card.occasion_date, card.channel) == key
-                else card
-                for card in customer.cards
+                replace(card, state=OutboxState.PENDING) if card.key == key else card for card in customer.cards
             )
             schedule = plan_customer(replace(customer, cards=open_cards), self.today, self.config)
             if any(t.key == key for t in schedule.due(self.today)):
@@ -311,19 +314,19 @@ class SendCycle:
                 file, self.templates, self.config, occasion, occasion_date, self.today, "email"
             )
         except TemplateError as exc:
-            return _Prepared(None, "held", f"the template cannot be used: {exc}")
+            return _Prepared(None, Preparation.HELD, f"the template cannot be used: {exc}")
         if composed.held_because:
-            return _Prepared(None, "held", composed.held_because)
+            return _Prepared(None, Preparation.HELD, composed.held_because)
         card, note = composed.card, composed.note
         try:
             message = build_email(card, composed.customer, self.config.office, self.now())
         except InputError as exc:  # an address that cannot be written, whatever the server: a person decides
-            return _Prepared(None, "held", str(exc))
+            return _Prepared(None, Preparation.HELD, str(exc))
         summary = f"{occasion_label(occasion)} card by email: {card.subject}"
         if note:
             summary += f" (personal note: {note})"  # the note is kept in the history with the card
         hashed = content_hash(card.text, card.html)
-        return _Prepared(message, "send", card.subject, composed.variant, note, hashed, summary)
+        return _Prepared(message, Preparation.SEND, card.subject, composed.variant, note, hashed, summary)
 
     def _send_one(
         self,
@@ -339,17 +342,17 @@ class SendCycle:
         """
         why_not = still_due.get(row.row)
         if why_not is not None:
-            self._settle(row, state="cancelled", reason=f"cancelled: {why_not}")
-            return CardResult(row.row, row.customer_id, row.occasion, "cancelled", why_not)
+            self._settle(row, state=OutboxState.CANCELLED, reason=f"cancelled: {why_not}")
+            return CardResult(row.row, row.customer_id, row.occasion, OutboxState.CANCELLED, why_not)
         prepared = self._prepare(row.customer_id, file, row.occasion, row.occasion_date)
-        if prepared.state == "held":
-            self._settle(row, state="held", last_error=prepared.detail)
-            return CardResult(row.row, row.customer_id, row.occasion, "held", prepared.detail)
+        if prepared.state is Preparation.HELD:
+            self._settle(row, state=OutboxState.HELD, last_error=prepared.detail)
+            return CardResult(row.row, row.customer_id, row.occasion, OutboxState.HELD, prepared.detail)
         assert prepared.message is not None
         self._wait_for_slot(row)
         outcome: Outcome = transport.send(prepared.message)
         message_id = prepared.message.message_id
-        if outcome.state == "sent":
+        if outcome.state is Delivery.SENT:
             with self.store.begin() as conn:
                 queries.mark_sent(
                     conn,
@@ -364,31 +367,32 @@ class SendCycle:
                     summary=prepared.summary,
                     note=prepared.note,
                 )
-            return CardResult(row.row, row.customer_id, row.occasion, "sent", outcome.reply)
-        if outcome.state == "held":
-            self._settle(row, state="held", last_error=outcome.reply, smtp_started_at=None)
-            return CardResult(row.row, row.customer_id, row.occasion, "held", outcome.reply)
-        if outcome.state == "retry":
+            return CardResult(row.row, row.customer_id, row.occasion, OutboxState.SENT, outcome.reply)
+        if outcome.state is Delivery.HELD:
+            self._settle(row, state=OutboxState.HELD, last_error=outcome.reply, smtp_started_at=None)
+            return CardResult(row.row, row.customer_id, row.occasion, OutboxState.HELD, outcome.reply)
+        if outcome.state is Delivery.RETRY:
             attempts = row.attempts + 1
             if row.expires_on is not None and self.today >= row.expires_on:
-                self._settle(row, state="failed", attempts=attempts, last_error=f"{outcome.reply}; no time left")
-                return CardResult(row.row, row.customer_id, row.occasion, "failed", outcome.reply)
+                self._settle(
+                    row, state=OutboxState.FAILED, attempts=attempts, last_error=f"{outcome.reply}; no time left"
+                )
+                return CardResult(row.row, row.customer_id, row.occasion, OutboxState.FAILED, outcome.reply)
             self._settle(
                 row,
-                state="pending",
+                state=OutboxState.PENDING,
                 attempts=attempts,
                 last_error=outcome.reply,
                 smtp_started_at=None,
                 next_attempt_at=self.now() + retry_after(attempts),
             )
-            return CardResult(row.row, row.customer_id, row.occasion, "pending", outcome.reply)
-        self._settle(
-            row, state=outcome.state, attempts=row.attempts + 1, last_error=outcome.reply, message_id=message_id
-        )
+            return CardResult(row.row, row.customer_id, row.occasion, OutboxState.PENDING, outcome.reply)
+        ended = OutboxState(outcome.state)  # failed or unknown, the same words in both vocabularies
+        self._settle(row, state=ended, attempts=row.attempts + 1, last_error=outcome.reply, message_id=message_id)
         if outcome.bouncing:
             with self.store.begin() as conn:
                 queries.mark_bouncing(conn, row.customer_row, self.now())
-        return CardResult(row.row, row.customer_id, row.occasion, outcome.state, outcome.reply)
+        return CardResult(row.row, row.customer_id, row.occasion, ended, outcome.reply)
 
     def _wait_for_slot(self, row: queries.OutboxRow) -> None:
         """Take the card's slot of the shared pace, wait for it, and record that its SMTP transaction begins."""
@@ -407,15 +411,15 @@ class SendCycle:
         """Settle a card that met an unexpected error: unknown if its transaction had begun, else failed."""
         with self.store.begin() as conn:
             began = queries.transaction_began(conn, row.row)
-        state = "unknown" if began else "failed"
+        state = OutboxState.UNKNOWN if began else OutboxState.FAILED
         detail = f"{type(exc).__name__}: {exc}"
         why = f"an error while sending; the card may have gone out ({detail})" if began else f"not sent ({detail})"
         self._settle(row, state=state, attempts=row.attempts + 1, last_error=why)
         return CardResult(row.row, row.customer_id, row.occasion, state, why)
 
-    def _settle(self, row: queries.OutboxRow, **values: object) -> None:
+    def _settle(self, row: queries.OutboxRow, *, state: OutboxState, **values: object) -> None:
         with self.store.begin() as conn:
-            queries.finish(conn, row.row, self.worker, self.now(), **values)
+            queries.finish(conn, row.row, self.worker, self.now(), state=state, **values)
 
     def _release(self, rows: list[queries.OutboxRow], why: str) -> None:
         """Put claimed rows that never reached the server back to pending, with the reason they did not go."""
@@ -424,7 +428,13 @@ class SendCycle:
         with self.store.begin() as conn:
             for row in rows:
                 queries.finish(
-                    conn, row.row, self.worker, self.now(), state="pending", last_error=why, smtp_started_at=None
+                    conn,
+                    row.row,
+                    self.worker,
+                    self.now(),
+                    state=OutboxState.PENDING,
+                    last_error=why,
+                    smtp_started_at=None,
                 )
 
 

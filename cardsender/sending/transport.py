@@ -21,6 +21,8 @@ from typing import Protocol
 
 from cardsender.config.model import EmailConfig
 from cardsender.domain.errors import CardsenderError
+from cardsender.domain.records import fill_fields
+from cardsender.domain.vocabulary import Delivery
 from cardsender.sending.message import OutgoingMessage
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -31,13 +33,17 @@ class ServerError(CardsenderError):
     """The mail server cannot be used at all (down, login refused, sender refused); nothing is the customer's fault."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Outcome:
     """What became of one message: sent, retry later, failed for good, or unknown (it may have arrived)."""
 
-    state: str  # sent, retry, failed, unknown; held when this server cannot take the message at all
+    state: Delivery  # held when this server cannot take the message at all
     reply: str
-    bouncing: bool = False
+    bouncing: bool
+
+    def __init__(self, state: Delivery | str, reply: str, bouncing: bool = False) -> None:
+        """Make an outcome; its state may be given as its word."""
+        fill_fields(self, state=Delivery(state), reply=reply, bouncing=bouncing)
 
 
 class Transport(Protocol):
@@ -94,14 +100,14 @@ def rcpt_outcome(code: int, text: bytes | str) -> Outcome:
     reply = _reply(code, text)
     status = enhanced_status(text)
     if code < 500 or code == 552:
-        return Outcome("retry", reply)
+        return Outcome(Delivery.RETRY, reply)
     if (status is not None and status[:2] == (5, 7)) or code == 530:
         raise ServerError(f"the mail server refused to take mail from this sender: {reply}")
     if blames_address(code, status):
-        return Outcome("failed", reply, bouncing=True)
+        return Outcome(Delivery.FAILED, reply, bouncing=True)
     if code == 554:
         raise ServerError(f"the mail server refused to take mail from this sender: {reply}")
-    return Outcome("failed", reply)
+    return Outcome(Delivery.FAILED, reply)
 
 
 def data_outcome(code: int, text: bytes | str) -> Outcome:
@@ -109,10 +115,10 @@ def data_outcome(code: int, text: bytes | str) -> Outcome:
     reply = _reply(code, text)
     status = enhanced_status(text)
     if code < 500 or code == 552:
-        return Outcome("retry", reply)
+        return Outcome(Delivery.RETRY, reply)
     if status is not None and status[:2] == (5, 7):
         raise ServerError(f"the mail server refused the message from this sender: {reply}")
-    return Outcome("failed", reply)
+    return Outcome(Delivery.FAILED, reply)
 
 
 class FileTransport:
@@ -161,7 +167,7 @@ class FileTransport:
             with contextlib.suppress(OSError):
                 temporary.unlink()
             raise ServerError(f"cannot write {path} ({exc.strerror})") from exc
-        return Outcome("sent", f"written to {path}")
+        return Outcome(Delivery.SENT, f"written to {path}")
 
     def close(self) -> None:
         """Nothing to close."""
@@ -262,14 +268,14 @@ class SmtpTransport:
             options: list[str] = []
             if message.smtputf8:
                 if not smtp.has_extn("smtputf8"):
-                    return Outcome("held", NO_SMTPUTF8.format(address=", ".join(message.recipients)))
+                    return Outcome(Delivery.HELD, NO_SMTPUTF8.format(address=", ".join(message.recipients)))
                 options.append("SMTPUTF8")  # smtplib then writes the envelope commands in UTF-8
             code, text = smtp.mail(message.sender, options)
             if code >= 500:
                 raise ServerError(f"the mail server refused the sender {message.sender}: {_reply(code, text)}")
             if code >= 400:
                 self._reset()
-                return Outcome("retry", _reply(code, text))
+                return Outcome(Delivery.RETRY, _reply(code, text))
             for recipient in message.recipients:
                 code, text = smtp.rcpt(recipient)
                 if code >= 400:
@@ -278,27 +284,27 @@ class SmtpTransport:
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             # Nothing was handed over yet: safe to try again later.
             self._smtp = None
-            return Outcome("retry", f"connection lost before the message was sent ({exc})")
+            return Outcome(Delivery.RETRY, f"connection lost before the message was sent ({exc})")
         except ServerError:
             self._reset()
             raise
         except Exception as exc:  # nothing was handed over: this card fails, the others go on
             self._reset()
-            return Outcome("failed", f"could not be handed to the mail server ({type(exc).__name__}: {exc})")
+            return Outcome(Delivery.FAILED, f"could not be handed to the mail server ({type(exc).__name__}: {exc})")
         try:
             code, text = smtp.data(message.data)
         except smtplib.SMTPDataError as exc:
             return data_outcome(exc.smtp_code, exc.smtp_error)
         except (smtplib.SMTPException, OSError) as exc:
             self._smtp = None
-            return Outcome("unknown", f"connection lost after the message was sent; it may have arrived ({exc})")
+            return Outcome(Delivery.UNKNOWN, f"connection lost after the message was sent; it may have arrived ({exc})")
         except Exception as exc:  # the data may have been partly written: never guess that it did not arrive
             self._smtp = None
-            return Outcome("unknown", f"failed while the message was sent; it may have arrived ({exc})")
+            return Outcome(Delivery.UNKNOWN, f"failed while the message was sent; it may have arrived ({exc})")
         # smtplib returns the reply to the message data without checking it.
         if code >= 400:
             return data_outcome(code, text)
-        return Outcome("sent", _reply(code, text))
+        return Outcome(Delivery.SENT, _reply(code, text))
 
     def _reset(self) -> None:
         try:

@@ -121,7 +121,7 @@ MOVERS: dict[str, tuple[int | None, int | str]] = {
 }
 # Targets known only when the code runs, and the states they can be: the send cycle settles a claimed card
 # in its delivery's outcome once sent, held and retry are handled, which leaves failed and unknown.
-DYNAMIC_TARGETS = {"outcome.state": {OutboxState.FAILED, OutboxState.UNKNOWN}}
+DYNAMIC_TARGETS = {"OutboxState(outcome.state)": {OutboxState.FAILED, OutboxState.UNKNOWN}}
 
 
 def _states_in(node: ast.expr, names: dict[str, ast.expr]) -> set[OutboxState]:
