@@ -21,8 +21,9 @@ from cardsender.cards.render import CardTemplates, TemplateError
 from cardsender.config.model import Config
 from cardsender.domain.customer_file import CustomerFile
 from cardsender.domain.errors import InputError, NotFoundError
-from cardsender.domain.labels import occasion_label
+from cardsender.domain.occasions import occasion_label
 from cardsender.domain.records import ContactEvent, Customer
+from cardsender.domain.vocabulary import Channel, EventKind, EventSource, OutboxState
 from cardsender.planning import agenda
 from cardsender.planning.planner import is_late
 from cardsender.store import Store, traces
@@ -147,7 +148,7 @@ def print_batch(
     if last < first:
         raise InputError(f"--to {last.isoformat()} is before --from {first.isoformat()}; give the earlier day first")
     touches = agenda.plan_touches(store, config, first, (last - first).days + 1)
-    posted = [t for t in touches if t.channel == "post"]
+    posted = [t for t in touches if t.channel is Channel.POST]
     with store.begin() as conn:
         ids = queries.customer_row_ids(conn, (t.customer_id for t in posted))
         queries.record_touches(conn, posted, ids, config.occasions.grace_days, now)
@@ -164,7 +165,7 @@ def print_batch(
             held.append((row, str(exc)))
     with store.begin() as conn:
         for row, why in held:
-            queries.set_state(conn, row.row, ("pending",), now, state="held", last_error=why)
+            queries.move_row(conn, row.row, (OutboxState.PENDING,), OutboxState.HELD, now, last_error=why)
     if not ready:
         return Batch(None, None, (), tuple(held), already)
     by_row = {row.row: row for row in due}
@@ -316,7 +317,7 @@ def mark_mailed(
     Returns how many were mailed and how many went back.
     """
     with store.begin() as conn:
-        rows = [r for r in queries.rows_of_batch(conn, batch) if r.state == "printed"]
+        rows = [r for r in queries.rows_of_batch(conn, batch) if r.state is OutboxState.PRINTED]
         if not rows:
             raise NotFoundError(f"no printed cards in batch {batch}; see 'cardsender status'")
         unknown = sorted(set(spoiled) - {r.row for r in rows})
@@ -325,13 +326,12 @@ def mark_mailed(
         mailed = 0
         for row in rows:
             if row.row in spoiled:
-                queries.set_state(conn, row.row, ("printed",), now, state="pending", batch=None)
+                queries.move_row(conn, row.row, (OutboxState.PRINTED,), OutboxState.PENDING, now, batch=None)
                 continue
-            queries.set_state(conn, row.row, ("printed",), now, state="mailed", sent_at=now)
+            queries.move_row(conn, row.row, (OutboxState.PRINTED,), OutboxState.MAILED, now, sent_at=now)
             summary = f"{occasion_label(row.occasion)} card by post, mailed {mailed_on.isoformat()}"
-            event = ContactEvent(
-                row.customer_id, dt.datetime.combine(row.occasion_date, dt.time()), "card", summary, "card"
-            )
+            on_its_day = dt.datetime.combine(row.occasion_date, dt.time())
+            event = ContactEvent(row.customer_id, on_its_day, EventKind.CARD, summary, EventSource.CARD)
             add_event(conn, row.customer_row, event, now)
             mailed += 1
     return mailed, len(spoiled)
