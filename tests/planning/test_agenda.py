@@ -79,37 +79,40 @@ def test_plan_reads_the_store(store: Store) -> None:
 
 
 def _random_store(store: Store, rng: random.Random, count: int) -> None:
-    """Fill the store with varied customers, histories and outbox cards."""
+    """Fill the store with varied customers, histories and outbox cards (in one transaction: on PostgreSQL a
+    commit per row takes seconds for the lot)."""
     first = dt.date(2025, 6, 1)
-    for n in range(count):
-        cid = f"c{n}"
-        channel = rng.choice(["email", "post", "both"])
-        fields: dict[str, object] = {
-            "email": f"{cid}@example.com" if rng.random() < 0.9 else None,
-            "channel": channel,
-            "street": "1 Main St" if rng.random() < 0.8 else "",
-            "city": "Springfield",
-            "country": rng.choice(["US", "CA", "FR", ""]),
-            "no_humor": rng.random() < 0.2,
-            "do_not_contact": rng.random() < 0.05,
-        }
-        if rng.random() < 0.8:
-            month = rng.randint(1, 12)
-            fields["birthday"] = Birthday(month, 29 if rng.random() < 0.1 else rng.randint(1, 28), None)
-        row = add_customer(store, cid, first - dt.timedelta(days=rng.randint(0, 300)), **fields)
-        for _ in range(rng.randint(0, 8)):
-            day = first + dt.timedelta(days=rng.randint(0, 420))
-            add_history(store, row, cid, day, rng.choice(["purchase", "call", "visit", "note", "email"]))
-        for _ in range(rng.randint(0, 2)):
-            day = first + dt.timedelta(days=rng.randint(0, 420))
-            card = Card(
-                cid,
-                rng.choice(["birthday", "check_in", "thank_you"]),
-                day,
-                rng.choice(["email", "post"]),
-                rng.choice(["pending", "sent", "mailed", "printed", "failed"]),
-            )
-            with store.begin() as conn:
+    with store.begin() as conn:
+        for n in range(count):
+            cid = f"c{n}"
+            channel = rng.choice(["email", "post", "both"])
+            fields: dict[str, object] = {
+                "email": f"{cid}@example.com" if rng.random() < 0.9 else None,
+                "channel": channel,
+                "street": "1 Main St" if rng.random() < 0.8 else "",
+                "city": "Springfield",
+                "country": rng.choice(["US", "CA", "FR", ""]),
+                "no_humor": rng.random() < 0.2,
+                "do_not_contact": rng.random() < 0.05,
+            }
+            if rng.random() < 0.8:
+                month = rng.randint(1, 12)
+                fields["birthday"] = Birthday(month, 29 if rng.random() < 0.1 else rng.randint(1, 28), None)
+            added = first - dt.timedelta(days=rng.randint(0, 300))
+            row = insert_customer(conn, {"id": cid, **fields}, added, NOW)
+            for _ in range(rng.randint(0, 8)):
+                day = first + dt.timedelta(days=rng.randint(0, 420))
+                kind = rng.choice(["purchase", "call", "visit", "note", "email"])
+                add_event(conn, row, ContactEvent(cid, dt.datetime.combine(day, dt.time(12)), kind, ""), NOW)
+            for _ in range(rng.randint(0, 2)):
+                day = first + dt.timedelta(days=rng.randint(0, 420))
+                card = Card(
+                    cid,
+                    rng.choice(["birthday", "check_in", "thank_you"]),
+                    day,
+                    rng.choice(["email", "post"]),
+                    rng.choice(["pending", "sent", "mailed", "printed", "failed"]),
+                )
                 add_card(conn, row, card, day, NOW)
 
 
