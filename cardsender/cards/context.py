@@ -31,14 +31,16 @@ from cardsender.domain import christmas
 from cardsender.domain.customer_file import CustomerFile
 from cardsender.domain.errors import InputError
 from cardsender.domain.records import CARD_OCCASIONS, Birthday, ContactEvent, Customer
+from cardsender.domain.vocabulary import Channel, ChannelPreference, EventKind, Wording
 from cardsender.planning import dates as occasions
 from cardsender.store import Store
 from cardsender.store import customers as customer_queries
 from cardsender.store import notes as queries
+from cardsender.store import outbox as outbox_queries
 from cardsender.system import paths
 
 # Contacts whose summary says something personal; a card or a purchase is told apart.
-CONVERSATION_KINDS = ("call", "visit", "meeting", "email")
+CONVERSATION_KINDS = (EventKind.CALL, EventKind.VISIT, EventKind.MEETING, EventKind.EMAIL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,8 +186,8 @@ def card_context(
     language = language or customer.language or office.language
     past = [event for event in history if event.occurred_at.date() <= today]
     touches = [event for event in past if event.is_touch]
-    purchases = [event for event in past if event.kind == "purchase"]
-    conversations = [event for event in past if event.kind in ("purchase", *CONVERSATION_KINDS)]
+    purchases = [event for event in past if event.kind is EventKind.PURCHASE]
+    conversations = [event for event in past if event.kind in (EventKind.PURCHASE, *CONVERSATION_KINDS)]
     last_purchase = max(purchases, key=lambda e: e.occurred_at, default=None)
     last_contact = max(conversations, key=lambda e: e.occurred_at, default=None)
     first_touch = min((e.occurred_at.date() for e in touches), default=None)
@@ -266,20 +268,20 @@ def render_card(
     in_note = christmas.find(context.note)
     if in_note:
         return card, f"the note waiting for this card cannot go out: {christmas.wording(in_note)}"
-    checked = card.card_inside if channel == "post" else card.text
+    checked = card.card_inside if channel == Channel.POST else card.text
     return card, generic_reason(checked, context.name, context.details)
 
 
-def template_occasion(occasion: str, occasion_date: dt.date, today: dt.date) -> str:
+def template_occasion(occasion: str, occasion_date: dt.date, today: dt.date) -> Wording:
     """Return the templates' occasion: a birthday sent after its day uses the belated wording."""
-    return "birthday_belated" if occasion == "birthday" and today > occasion_date else occasion
+    return Wording.BIRTHDAY_BELATED if occasion == Wording.BIRTHDAY and today > occasion_date else Wording(occasion)
 
 
 def next_occasion_date(occasion: str, customer: Customer, on: dt.date, config: Config) -> dt.date:
     """Return the occasion's next date on or after ``on`` (the day itself for a thank-you or check-in)."""
-    if occasion in ("thank_you", "check_in", "birthday_belated"):
+    if occasion in (Wording.THANK_YOU, Wording.CHECK_IN, Wording.BIRTHDAY_BELATED):
         return on
-    if occasion == "birthday" and customer.birthday is None:
+    if occasion == Wording.BIRTHDAY and customer.birthday is None:
         raise InputError(
             f"{customer.display_name} ({customer.id}) has no birthday on file; set one with "
             f"'cardsender customers edit {customer.id} --set birthday=YYYY-MM-DD'"
@@ -392,7 +394,7 @@ def preview_card(
     customer = file.customer
     occasion_date = next_occasion_date(occasion, customer, on, config)
     if channel is None:
-        channel = "post" if customer.channel == "post" else "email"
+        channel = Channel.POST if customer.channel is ChannelPreference.POST else Channel.EMAIL
     templates = templates or card_templates(config)
     composed = compose_card(file, templates, config, occasion, occasion_date, on, channel)
     return Preview(customer, occasion_date, composed.card, composed.held_because)
@@ -425,7 +427,7 @@ def add_note(store: Store, customer_id: str, text: str, occasion: str | None, *,
         row_id = customer_queries.find_internal_id(conn, customer_id)
         queries.add_note(conn, row_id, text, occasion, now)
         # A card held for being generic can go out once it carries the note; it is checked again then.
-        released = queries.release_held(conn, row_id, occasion, now)
+        released = outbox_queries.release_held(conn, row_id, occasion, now)
     return NoteAdded(customer, occasion, text, released)
 
 
@@ -476,10 +478,10 @@ def sample_customers() -> list[tuple[str, Customer, list[ContactEvent]]]:
     """Return varied customers to render every template for: histories, names, scripts and languages."""
     at = dt.datetime(2026, 3, 5, 10, 0)
     history = [
-        ContactEvent("S1", at - dt.timedelta(days=1200), "purchase", "Road bike"),
+        ContactEvent("S1", at - dt.timedelta(days=1200), EventKind.PURCHASE, "Road bike"),
         ContactEvent("S1", at - dt.timedelta(days=40), "visit", "Fitting for the new saddle"),
     ]
-    recent = [ContactEvent("S2", at - dt.timedelta(days=30), "purchase", "Rain jacket")]
+    recent = [ContactEvent("S2", at - dt.timedelta(days=30), EventKind.PURCHASE, "Rain jacket")]
     return [
         (
             "a long-time customer",
@@ -556,7 +558,7 @@ def check_templates(
                     note=note,
                     language=language,
                 )
-                for channel in ("email", "post"):
+                for channel in Channel:
                     try:
                         card, held = render_card(templates, context, occasion, variant, channel)
                     except TemplateError as exc:
@@ -567,7 +569,7 @@ def check_templates(
                     rendered += 1
                     if held and history:
                         problems.append(TemplateProblem(occasion, variant, sample, f"{channel}: {held}"))
-                    if channel == "post":
+                    if channel is Channel.POST:
                         problems += _fit_problems(occasion, variant, sample, card, overflow)
     return rendered, problems
 

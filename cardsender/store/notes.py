@@ -21,15 +21,6 @@ def add_note(conn: Connection, customer_row_id: int, text: str, occasion: str | 
     )
 
 
-def release_held(conn: Connection, customer_row_id: int, occasion: str | None, now: dt.datetime) -> int:
-    """Put a customer's cards held for review (of ``occasion``, or all) back to pending; return how many."""
-    # The move is the outbox's own (``outbox.release_held``); importing it here at module level would make
-    # the two modules import each other, as the outbox uses up notes when a card goes out.
-    from cardsender.store import outbox as cards
-
-    return cards.release_held(conn, customer_row_id, occasion, now)
-
-
 def _oldest_unused_note(column: Any, customer: Any, occasion: str) -> Select[Any]:
     """Return a query of the note the customer's next card of ``occasion`` takes: the oldest unused one."""
     return (
