@@ -21,6 +21,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from cardsender.domain.vocabulary import ChannelPreference, OutboxState
+
 metadata = MetaData()
 
 customers = Table(
@@ -39,7 +41,7 @@ customers = Table(
     Column("street", String(500), nullable=False, default=""),
     Column("city", String(200), nullable=False, default=""),
     Column("postal_code", String(50), nullable=False, default=""),
-    Column("channel", String(10), nullable=False, default="email"),
+    Column("channel", String(10), nullable=False, default=ChannelPreference.EMAIL.value),
     Column("language", String(20), nullable=False, default=""),
     Column("owner", String(200), nullable=False, default=""),
     Column("customer_since", Date),
@@ -94,7 +96,7 @@ outbox = Table(
     Column("occasion_date", Date, nullable=False),
     Column("channel", String(10), nullable=False),
     Column("due_date", Date, nullable=False),
-    Column("state", String(20), nullable=False, default="pending"),
+    Column("state", String(20), nullable=False, default=OutboxState.PENDING.value),
     Column("reason", Text, nullable=False, default=""),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
