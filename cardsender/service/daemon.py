@@ -245,6 +245,7 @@ def serve(store: Store, config: Config, transport: Transport | None = None, cloc
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     service.acquire()
+    # APScheduler wakes on the machine's wall clock, so the start-up run is due now on that clock.
     scheduler.add_job(service.cycle, "date", run_date=dt.datetime.now(zone), id="start-up")
     # The cycle at each office's send time, on the office's own clock.
     daily = [f"daily-{office.key}" for office in config.served()]
