@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, func, select
 
+from cardsender.domain.vocabulary import OutboxState
 from cardsender.store.schema import customers, forgotten_cards, outbox, print_files
 
 
@@ -34,10 +35,11 @@ def print_files_of(conn: Connection, batch: str) -> list[Path]:
     return [Path(path) for path in conn.execute(query).scalars()]
 
 
-def cards_of(conn: Connection, customer_row: int) -> list[tuple[str | None, str | None, str]]:
+def cards_of(conn: Connection, customer_row: int) -> list[tuple[str | None, str | None, OutboxState]]:
     """Return a customer's cards as (Message-ID, print batch, state)."""
     query = select(outbox.c.message_id, outbox.c.batch, outbox.c.state).where(outbox.c.customer_id == customer_row)
-    return [(message_id, batch, str(state)) for message_id, batch, state in conn.execute(query.order_by(outbox.c.id))]
+    rows = conn.execute(query.order_by(outbox.c.id))
+    return [(message_id, batch, OutboxState(state)) for message_id, batch, state in rows]
 
 
 def cards_in_batches(conn: Connection, batches: Iterable[str]) -> Counter[str]:
