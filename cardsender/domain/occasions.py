@@ -42,11 +42,6 @@ OCCASION_TABLE: Mapping[Occasion, OccasionTraits] = MappingProxyType(
 OCCASION_LABELS: Mapping[str, str] = MappingProxyType({o.value: traits.label for o, traits in OCCASION_TABLE.items()})
 
 
-def traits_of(occasion: Occasion) -> OccasionTraits:
-    """Return an occasion's row of the table."""
-    return OCCASION_TABLE[occasion]
-
-
 def occasion_label(occasion: str) -> str:
     """Return an occasion's name as a heading shows it; a word outside the table is made readable."""
     if occasion in OCCASION_TABLE:
