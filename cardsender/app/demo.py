@@ -44,7 +44,6 @@ class DemoRun:
 def run_demo(directory: Path, clock: Clock) -> DemoRun:
     """Make the demo folder and run everything once as of the clock's moment."""
     from cardsender.app.workspace import example_timezone
-    from cardsender.printing.card_pdf import write_page_png
 
     clock = clock.frozen()
     moment = clock.moment(example_timezone())
@@ -65,7 +64,7 @@ def run_demo(directory: Path, clock: Clock) -> DemoRun:
             else:
                 pdf = office.preview(customer_id, occasion, "pdf", out=target.with_suffix(".pdf")).written
                 assert pdf is not None
-                write_page_png(pdf, target)
+                office.preview(customer_id, occasion, "png", out=target)
                 done.previews.append(pdf)
             done.previews.append(target)
         try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -404,7 +403,7 @@ class Office:
     ) -> PreviewRun:
         """Render exactly what a customer's card would say on a day: as text, html, a whole message, or printed."""
         from cardsender.cards import context as cards
-        from cardsender.system.private import open_private, reserve_private
+        from cardsender.system.private import open_private, write_private_bytes
 
         if fmt not in PREVIEW_FORMATS:
             raise InputError(f"'{fmt}' is not a preview format; use one of: {', '.join(PREVIEW_FORMATS)}")
@@ -412,16 +411,12 @@ class Office:
         shown = cards.preview_card(self.store, self.config, customer_id, occasion, self._day(on), channel)
         card, customer = shown.card, shown.customer
         if fmt in ("pdf", "png"):
-            target = out or Path(f"cardsender-preview-{safe_file_name(customer.id)}-{occasion}.{fmt}")
-            from cardsender.printing.card_pdf import write_card_pdf, write_page_png  # reportlab only for printing
+            # The printed card exactly as print makes it: the office's card format, every page, the same fit rule.
+            from cardsender.printing import layout  # reportlab only for printing
 
-            if fmt == "pdf":
-                write_card_pdf(card, reserve_private(target))
-            else:
-                with tempfile.TemporaryDirectory() as folder:  # the page image is drawn from the card's PDF
-                    pdf = Path(folder, "card.pdf")
-                    write_card_pdf(card, pdf)
-                    write_page_png(pdf, reserve_private(target))
+            target = out or Path(f"cardsender-preview-{safe_file_name(customer.id)}-{occasion}.{fmt}")
+            printed = layout.preview_pdf if fmt == "pdf" else layout.preview_png
+            write_private_bytes(target, printed(self.config, card, customer))
             return PreviewRun(shown, None, target)
         if fmt == "text":
             to = f"{customer.display_name} <{customer.email}>" if customer.email else customer.display_name
@@ -450,9 +445,10 @@ class Office:
     def check_templates(self) -> TemplateCheck:
         """Render every template for varied sample customers and return what would go wrong."""
         from cardsender.cards import context as cards
-        from cardsender.printing.card_pdf import panel_overflow  # reportlab only where cards are checked
+        from cardsender.printing.layout import template_overflow  # reportlab only where cards are checked
 
-        rendered, problems = cards.check_templates(self.config, panel_overflow)
+        card_format, paper = self.config.print.card_format, self.config.print.paper
+        rendered, problems = cards.check_templates(self.config, lambda c: template_overflow(c, card_format, paper))
         return TemplateCheck(rendered, problems)
 
     # Sending.

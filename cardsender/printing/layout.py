@@ -322,3 +322,29 @@ def preview_pngs(
 ) -> list[bytes]:
     """Return every page of a customer's printed card as a PNG image, at ``dpi`` dots per inch (default 150)."""
     return pdf_page_pngs(preview_pdf(config, card, customer, card_format), dpi)
+
+
+# The band between two pages in a one-image preview, in pixels.
+PAGE_GAP = 24
+
+
+def preview_png(
+    config: Config, card: RenderedCard, customer: Customer, card_format: str | None = None, dpi: int = PREVIEW_DPI
+) -> bytes:
+    """Return one PNG image of every page of a customer's printed card, top to bottom, with a grey band between."""
+    from PIL import Image
+
+    pages: list[Image.Image] = []
+    for data in preview_pngs(config, card, customer, card_format, dpi):
+        with Image.open(io.BytesIO(data)) as png:
+            pages.append(png.convert("RGB"))
+    width = max(page.width for page in pages)
+    height = sum(page.height for page in pages) + PAGE_GAP * (len(pages) - 1)
+    sheet = Image.new("RGB", (width, height), (200, 200, 200))
+    top = 0
+    for page in pages:
+        sheet.paste(page, (0, top))
+        top += page.height + PAGE_GAP
+    image = io.BytesIO()
+    sheet.save(image, format="PNG")
+    return image.getvalue()

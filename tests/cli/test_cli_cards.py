@@ -129,22 +129,22 @@ def test_preview_eml_is_a_whole_message(shop: Office, tmp_path: Path) -> None:
 
 
 def test_preview_pdf_and_png_show_the_printed_card(shop: Office, tmp_path: Path) -> None:
-    """pdf writes the card (front, then inside) and png renders its front to an image."""
+    """pdf writes the card as print lays it out (a quarter-folded letter sheet) and png renders that sheet."""
     pdf, png = tmp_path / "card.pdf", tmp_path / "card.png"
     assert (
         run(shop, "preview", "C1", "birthday", "--format", "pdf", "--out", str(pdf), "--on", "2026-03-14").exit_code
         == 0
     )
     reader = pypdf.PdfReader(pdf)
-    assert len(reader.pages) == 2
-    assert (float(reader.pages[0].mediabox.width), float(reader.pages[0].mediabox.height)) == (306.0, 396.0)
-    inside = reader.pages[1].extract_text()
-    assert "Ana" in inside
-    assert "\x00" not in inside
+    assert len(reader.pages) == 1
+    assert (float(reader.pages[0].mediabox.width), float(reader.pages[0].mediabox.height)) == (612.0, 792.0)
+    sheet = reader.pages[0].extract_text()
+    assert "Ana" in sheet
+    assert "\x00" not in sheet
     result = run(shop, "preview", "C1", "birthday", "--format", "png", "--out", str(png), "--on", "2026-03-14")
     assert result.exit_code == 0, result.output
     with Image.open(png) as image:
-        assert image.size in ((638, 825), (638, 826))  # 4.25 x 5.5 in at 150 dpi, rounded either way
+        assert image.size in ((1275, 1650), (1275, 1651))  # 8.5 x 11 in at 150 dpi, rounded either way
         darkest, _ = image.convert("L").getextrema()
         assert isinstance(darkest, int) and darkest < 100  # the front line is drawn
 
@@ -288,10 +288,10 @@ def test_a_held_card_puts_the_customer_on_the_call_list_until_a_note_releases_it
 
 
 def test_the_check_reports_printed_text_too_long_for_its_panel(shop: Office, tmp_path: Path) -> None:
-    """A card whose inside does not fit the printed panel at its normal size is reported, with the sizes."""
+    """A card whose inside does not fit the printed panel even at its smallest size is reported, with the sizes."""
     folder = tmp_path / "office-cards"
     (folder / "check_in" / "v1").mkdir(parents=True)
-    long_inside = "Dear {{ customer.first_name }},\n" + "We have so much to tell you about the shop. " * 40
+    long_inside = "Dear {{ customer.first_name }},\n" + "We have so much to tell you about the shop. " * 60
     (folder / "check_in" / "v1" / "card.txt").write_text("Hello!\n" + long_inside, encoding="utf-8")
     with shop.config_path.open("a", encoding="utf-8") as fh:
         fh.write(f'\n[templates]\ndir = "{folder.as_posix()}"\n')

@@ -19,7 +19,7 @@ from cardsender.cli.commands import cli
 from cardsender.domain.records import ContactEvent
 from cardsender.domain.vocabulary import CardFormat
 from cardsender.importers.fields import parse_customer_fields
-from cardsender.printing.layout import preview_pdf, preview_pngs, template_overflow
+from cardsender.printing.layout import PAGE_GAP, preview_pdf, preview_pngs, template_overflow
 from cardsender.store.customers import add_event, insert_customer
 from tests.conftest import Workspace
 
@@ -212,3 +212,22 @@ def test_the_fit_check_flags_exactly_the_cards_print_refuses(
     reader = pypdf.PdfReader(out)
     printed = " ".join(" ".join(texts(reader, range(1, len(reader.pages)))).split())
     assert " ".join(["ride"] * fits) in printed
+
+
+@pytest.mark.parametrize("card_format", list(CardFormat))
+def test_preview_on_the_command_line_shows_every_printed_page(
+    workspace: Workspace, tmp_path: Path, card_format: str
+) -> None:
+    """preview --format pdf writes print's pages; --format png one image of them all, top to bottom."""
+    set_office_format(workspace, card_format)
+    add_customers(workspace, MESSY[:1])
+    pdf, png = tmp_path / "card.pdf", tmp_path / "card.png"
+    for fmt, out in (("pdf", pdf), ("png", png)):
+        result = run(workspace, "preview", "M1", "birthday", "--format", fmt, "--out", str(out))
+        assert result.exit_code == 0, result.output
+        assert result.stdout == f"Wrote {out}\n"
+    (width, height), count = PAGES[CardFormat(card_format)]
+    assert len(pypdf.PdfReader(pdf).pages) == count
+    with Image.open(png) as image:
+        assert abs(image.width - width * 150 / 72) <= 1
+        assert abs(image.height - (count * height * 150 / 72 + (count - 1) * PAGE_GAP)) <= count
