@@ -47,6 +47,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from cardsender.config.loading import load_config
 from cardsender.config.model import Config
 from cardsender.domain.records import ContactEvent
+from cardsender.domain.vocabulary import OutboxState
 from cardsender.importers.fields import parse_customer_fields
 from cardsender.sending.cycle import SendCycle
 from cardsender.sending.message import OutgoingMessage
@@ -300,7 +301,7 @@ def run_cardsender(config: Config, today: dt.date, original: Path, db: Path, por
     after, _ = sink_stats(port)
     if report.stopped:
         raise SystemExit(f"the send cycle stopped: {report.stopped}")
-    return Run(seconds, report.count("sent"), after - before, transport.seconds)
+    return Run(seconds, report.count(OutboxState.SENT), after - before, transport.seconds)
 
 
 def run_bare(messages: list[tuple[str, bytes]], sender: str, port: int) -> Run:

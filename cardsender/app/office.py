@@ -20,6 +20,7 @@ from cardsender.app import customer_ops, outbox_ops
 from cardsender.app import workspace as workspaces
 from cardsender.config.model import Config
 from cardsender.domain.errors import InputError
+from cardsender.domain.vocabulary import Channel, Delivery
 from cardsender.planning import agenda
 from cardsender.store import Store
 from cardsender.system.clock import Clock, Moment
@@ -407,7 +408,7 @@ class Office:
 
         if fmt not in PREVIEW_FORMATS:
             raise InputError(f"'{fmt}' is not a preview format; use one of: {', '.join(PREVIEW_FORMATS)}")
-        channel = "post" if fmt in ("pdf", "png") else "email"
+        channel = Channel.POST if fmt in ("pdf", "png") else Channel.EMAIL
         shown = cards.preview_card(self.store, self.config, customer_id, occasion, self._day(on), channel)
         card, customer = shown.card, shown.customer
         if fmt in ("pdf", "png"):
@@ -513,7 +514,7 @@ class Office:
             outcome = transport.send(digest.message_of(written, self.config, self._now()))
         finally:
             transport.close()
-        if outcome.state == "sent":
+        if outcome.state == Delivery.SENT:
             digest.record(self.store, written, self._now())
         return DigestSent(written, outcome)
 

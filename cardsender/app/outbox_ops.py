@@ -11,7 +11,15 @@ from cardsender.config.model import Config
 from cardsender.domain.errors import InputError, NotFoundError
 from cardsender.domain.occasions import occasion_label
 from cardsender.domain.records import DEFAULT_OFFICE, RESOLUTIONS, SKIPPED_BY_STAFF, ContactEvent
-from cardsender.domain.vocabulary import WAITING_STATES, EventKind, EventSource, OutboxState, Resolution
+from cardsender.domain.vocabulary import (
+    WAITING_STATES,
+    Channel,
+    EventKind,
+    EventSource,
+    Occasion,
+    OutboxState,
+    Resolution,
+)
 from cardsender.sending.bounces import BounceScan
 from cardsender.store import Store
 from cardsender.store import lease as leases
@@ -112,11 +120,15 @@ def late_check_ins(store: Store, config: Config, today: dt.date, now: dt.datetim
     """
     per_day = config.email.rate_per_day
     with store.begin() as conn:
-        due = [r for r in queries.list_rows(conn, ("pending",)) if r.channel == "email" and r.due_date <= today]
+        due = [
+            r
+            for r in queries.list_rows(conn, (OutboxState.PENDING,))
+            if r.channel == Channel.EMAIL and r.due_date <= today
+        ]
         left_today = max(per_day - queries.count_sent_since(conn, now - dt.timedelta(days=1)), 0)
     late = 0
     for position, row in enumerate(due):
-        if row.occasion != "check_in":
+        if row.occasion != Occasion.CHECK_IN:
             continue
         goes_out = today if position < left_today else today + dt.timedelta(days=1 + (position - left_today) // per_day)
         if goes_out > row.occasion_date + dt.timedelta(days=config.keep_in_touch.check_in_lead_days):

@@ -9,8 +9,9 @@ import click
 
 from cardsender.cli.context import AppContext, approval_note, json_option, on_option, parse_day, plural, print_json
 from cardsender.cli.table import format_table
-from cardsender.domain.labels import occasion_label
+from cardsender.domain.occasions import occasion_label
 from cardsender.domain.records import RESOLUTIONS, name_and_id
+from cardsender.domain.vocabulary import DryRun, OutboxState
 
 if TYPE_CHECKING:
     from cardsender.app.office import ServiceState
@@ -37,21 +38,27 @@ def send(ctx: click.Context, on: str | None, dry_run: bool, limit: int | None) -
     for result in report.results:
         click.echo(f"{result.state:<10} {result.customer_id:<12} {occasion_label(result.occasion):<13} {result.detail}")
     if report.dry_run:
-        would = report.count("would-send")
+        would = report.count(DryRun.WOULD_SEND)
         click.echo(
             f"Dry run for {day_text}: {plural(would, 'card')} would go out (written to {report.folder}), "
-            f"{report.count('would-hold')} would be held for review. Send them with --no-dry-run."
+            f"{report.count(DryRun.WOULD_HOLD)} would be held for review. Send them with --no-dry-run."
         )
         if waiting:
             click.echo(f"{approval_note(waiting)}.")
         return
-    outcomes = (("pending", "to retry"), ("failed", "failed"), ("unknown", "unknown"), ("held", "held"))
-    counts = ", ".join(f"{report.count(state)} {label}" for state, label in (*outcomes, ("cancelled", "cancelled")))
+    outcomes = (
+        (OutboxState.PENDING, "to retry"),
+        (OutboxState.FAILED, "failed"),
+        (OutboxState.UNKNOWN, "unknown"),
+        (OutboxState.HELD, "held"),
+        (OutboxState.CANCELLED, "cancelled"),
+    )
+    counts = ", ".join(f"{report.count(state)} {label}" for state, label in outcomes)
     recovered = f"; {report.recovered} left sending by a crash are now unknown" if report.recovered else ""
     if report.returned:
         recovered += f"; {report.returned} claimed by a run that stopped before sending them are pending again"
     approval = f"; {approval_note(waiting)}" if waiting else ""
-    click.echo(f"Sent {plural(report.count('sent'), 'card')} on {day_text}: {counts}{recovered}{approval}.")
+    click.echo(f"Sent {plural(report.count(OutboxState.SENT), 'card')} on {day_text}: {counts}{recovered}{approval}.")
     if report.stopped:
         click.echo(f"Error: stopped: {report.stopped}; the cards stay pending (see 'cardsender status')", err=True)
         ctx.exit(1)
@@ -118,7 +125,7 @@ def status(app: AppContext) -> None:
         )
     if found.awaiting_approval:
         click.echo(f"{approval_note(found.awaiting_approval)}.")
-    unknown = sum(1 for r in rows if r.state == "unknown")
+    unknown = sum(1 for r in rows if r.state == OutboxState.UNKNOWN)
     hint = "; settle unknown ones with 'cardsender resolve ROW sent|resend|cancel'" if unknown else ""
     click.echo(f"{plural(len(rows), 'card')} need attention{hint}.")
 

@@ -20,7 +20,8 @@ from cardsender.cli.context import (
     spinner,
 )
 from cardsender.cli.table import format_table
-from cardsender.domain.labels import occasion_label
+from cardsender.domain.occasions import occasion_label
+from cardsender.domain.vocabulary import Channel
 
 if TYPE_CHECKING:
     from cardsender.domain.records import Touch
@@ -64,9 +65,7 @@ def plan(app: AppContext, on: str | None, days: int, as_json: bool, explain: boo
     planned = [t for t in touches if t.suppressed_reason is None]
     if touches:
         click.echo(_touch_rows(touches, planned_days.names))
-    by_channel = ", ".join(
-        f"{sum(1 for t in planned if t.channel == channel)} by {channel}" for channel in ("email", "post")
-    )
+    by_channel = ", ".join(f"{sum(1 for t in planned if t.channel == channel)} by {channel}" for channel in Channel)
     left_out = len(touches) - len(planned)
     late = sum(1 for t in planned if t.late)
     tail = (f"; {late} late, arriving after the customer's day" if late else "") + (

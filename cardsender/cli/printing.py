@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from cardsender.cli.context import AppContext, on_option, parse_day, plural
-from cardsender.domain.labels import occasion_label
+from cardsender.domain.occasions import occasion_label
 
 
 @click.command("print")

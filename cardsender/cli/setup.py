@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from cardsender.cli.context import AppContext, config_option, plural
+from cardsender.domain.vocabulary import OutboxState
 
 
 @click.command()
@@ -51,8 +52,8 @@ def demo(app: AppContext, directory: Path) -> None:
     )
     outbox_dir = made.workspace.config_path.parent / "outbox"
     click.echo(
-        f"Sent {plural(done.cycle.count('sent'), 'card')} due today as email files in {outbox_dir}"
-        f" ({done.cycle.count('held')} held for review)"
+        f"Sent {plural(done.cycle.count(OutboxState.SENT), 'card')} due today as email files in {outbox_dir}"
+        f" ({done.cycle.count(OutboxState.HELD)} held for review)"
     )
     click.echo(f"Card previews: {', '.join(str(p) for p in done.previews)}")
     if done.batch is not None:

@@ -75,7 +75,7 @@ class CycleReport:
     stopped: str | None = None
     folder: Path | None = None
 
-    def count(self, state: str) -> int:
+    def count(self, state: OutboxState | DryRun) -> int:
         """Return how many cards ended in a state."""
         return sum(1 for result in self.results if result.state == state)
 

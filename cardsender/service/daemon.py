@@ -29,6 +29,7 @@ from types import FrameType
 from cardsender.app.office import Office, email_transport
 from cardsender.config.model import Config
 from cardsender.domain.errors import CardsenderError
+from cardsender.domain.vocabulary import Delivery, OutboxState
 from cardsender.sending.transport import Transport
 from cardsender.store import Store
 from cardsender.store import lease as leases
@@ -135,11 +136,17 @@ class Service:
                 planned=lambda: self.record_planned(office.key, now) if daily and self.shared else None,
             )
             report, waiting = sent.report, sent.awaiting_approval
-            summary = (
-                f"cycle for {today.isoformat()}: {report.planned} planned, {report.count('sent')} sent, "
-                f"{report.count('pending')} to retry, {report.count('failed')} failed, {report.count('unknown')} "
-                f"unknown, {report.count('held')} held"
+            counts = ", ".join(
+                f"{report.count(state)} {label}"
+                for state, label in (
+                    (OutboxState.SENT, "sent"),
+                    (OutboxState.PENDING, "to retry"),
+                    (OutboxState.FAILED, "failed"),
+                    (OutboxState.UNKNOWN, "unknown"),
+                    (OutboxState.HELD, "held"),
+                )
             )
+            summary = f"cycle for {today.isoformat()}: {report.planned} planned, {counts}"
             if waiting:
                 summary += f"; {waiting} waiting for approval ('cardsender approve --all' releases them)"
             if report.stopped:
@@ -192,7 +199,7 @@ class Service:
         except Exception as exc:  # the digest is tried again on the next tick
             log.exception("digest failed: %s", exc)
             return f"; digest failed: {exc}"
-        if sent.outcome.state != "sent":
+        if sent.outcome.state != Delivery.SENT:
             log.warning("digest not sent: %s", sent.outcome.reply)
             return f"; digest not sent: {sent.outcome.reply}"
         log.info("digest sent: %s", sent.digest.subject)
