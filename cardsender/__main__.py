@@ -1,6 +1,6 @@
 """Allow ``python -m cardsender``."""
 
-from cardsender.cli.commands import main
+from cardsender.cli import main
 
 if __name__ == "__main__":
     main()

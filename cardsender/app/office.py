@@ -20,7 +20,7 @@ from cardsender.app import customer_ops, outbox_ops
 from cardsender.app import workspace as workspaces
 from cardsender.config.model import Config
 from cardsender.domain.errors import InputError
-from cardsender.domain.vocabulary import Channel, Delivery
+from cardsender.domain.vocabulary import MAX_RANGE_DAYS, Channel, Delivery, PreviewFormat
 from cardsender.planning import agenda
 from cardsender.store import Store
 from cardsender.system.clock import Clock, Moment
@@ -38,8 +38,6 @@ if TYPE_CHECKING:
     from cardsender.store.outbox import OutboxRow
 
 # Ten years is far beyond any useful plan or forecast, and keeps a typo from running for hours.
-MAX_RANGE_DAYS = 3660
-PREVIEW_FORMATS = ("text", "html", "eml", "pdf", "png")
 
 
 def email_transport(config: Config) -> Transport:
@@ -406,8 +404,8 @@ class Office:
         from cardsender.cards import context as cards
         from cardsender.system.private import open_private, write_private_bytes
 
-        if fmt not in PREVIEW_FORMATS:
-            raise InputError(f"'{fmt}' is not a preview format; use one of: {', '.join(PREVIEW_FORMATS)}")
+        if fmt not in tuple(PreviewFormat):
+            raise InputError(f"'{fmt}' is not a preview format; use one of: {', '.join(PreviewFormat)}")
         channel = Channel.POST if fmt in ("pdf", "png") else Channel.EMAIL
         shown = cards.preview_card(self.store, self.config, customer_id, occasion, self._day(on), channel)
         card, customer = shown.card, shown.customer

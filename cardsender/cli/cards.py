@@ -9,8 +9,7 @@ import click
 from cardsender.cli.context import AppContext, customer_id_argument, on_option, parse_day, plural, who
 from cardsender.domain.occasions import occasion_label
 from cardsender.domain.records import CARD_OCCASIONS
-
-PREVIEW_FORMATS = ("text", "html", "eml", "pdf", "png")
+from cardsender.domain.vocabulary import PreviewFormat
 
 
 @click.command("preview")
@@ -19,7 +18,7 @@ PREVIEW_FORMATS = ("text", "html", "eml", "pdf", "png")
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(PREVIEW_FORMATS),
+    type=click.Choice([str(f) for f in PreviewFormat]),
     default="text",
     show_default=True,
     help="text and html for the email's parts, eml for the whole message, pdf and png for the printed card.",

@@ -21,14 +21,11 @@ from cardsender.cli.context import (
 )
 from cardsender.cli.table import format_table
 from cardsender.domain.occasions import occasion_label
-from cardsender.domain.vocabulary import Channel
+from cardsender.domain.vocabulary import MAX_RANGE_DAYS, Channel
 
 if TYPE_CHECKING:
     from cardsender.domain.records import Touch
     from cardsender.planning.agenda import CallEntry
-
-# Ten years is far beyond any useful plan or forecast, and keeps a typo from running for hours.
-MAX_RANGE_DAYS = 3660
 
 
 def _touch_rows(touches: list[Touch], names: dict[str, str]) -> str:

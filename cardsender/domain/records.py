@@ -146,6 +146,12 @@ class Customer:
         """Return whether a card can be posted: a street and a city or postal code."""
         return bool(self.street and (self.city or self.postal_code))
 
+    @property
+    def address_lines(self) -> tuple[str, ...]:
+        """Return the delivery address lines under the name: street, postal code and city, country."""
+        town = " ".join(part for part in (self.postal_code, self.city) if part)
+        return tuple(line for line in (self.street, town, self.country) if line)
+
 
 @dataclass(frozen=True, slots=True, init=False)
 class ContactEvent:

@@ -190,3 +190,18 @@ class DryRun(StrEnum):
 
     WOULD_SEND = "would-send"
     WOULD_HOLD = "would-hold"
+
+
+class PreviewFormat(StrEnum):
+    """How ``preview`` shows a card: the email's text or html, the whole message, or the printed card."""
+
+    TEXT = "text"
+    HTML = "html"
+    EML = "eml"
+    PDF = "pdf"
+    PNG = "png"
+
+
+# The longest range of days planned or forecast at once: ten years is far beyond any useful plan, and keeps a
+# typo from running for hours.
+MAX_RANGE_DAYS = 3660

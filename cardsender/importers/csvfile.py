@@ -14,9 +14,10 @@ import io
 import os
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, BinaryIO, Self
+from typing import IO, TYPE_CHECKING, BinaryIO, Self
 
 from cardsender.domain.errors import ImportFileError
 from cardsender.importers.cells import (
@@ -29,6 +30,9 @@ from cardsender.importers.cells import (
     unmark,
 )
 from cardsender.system.private import open_private, temp_name
+
+if TYPE_CHECKING:
+    from _csv import Writer
 
 DELIMITERS = ",;\t"
 _CHUNK_BYTES = 1 << 20
@@ -143,6 +147,14 @@ def sniff_delimiter(sample: str) -> str:
     return in_header[0] if len(in_header) == 1 else ","
 
 
+@dataclass(slots=True)
+class _RowStart:
+    """The row csv is reading: the quotes in its lines so far, and its first line."""
+
+    quotes: int = 0
+    first_line: str | None = None
+
+
 class CsvReader:
     """A CSV file opened for streaming: its header, delimiter and rows with physical line numbers.
 
@@ -164,7 +176,7 @@ class CsvReader:
         self._text = io.TextIOWrapper(self._binary, encoding=self.encoding, errors="surrogateescape", newline="")
         # The quotes in the lines of the row being read, and its first line: enough to find the row's end
         # and show its start when csv gives up on it.
-        self._row: list[Any] = [0, None]
+        self._row = _RowStart()
         self._lines = self._watched_lines()
         # strict: a quote opened and never closed is an error, not the rest of the file swallowed into one cell.
         self._reader = csv.reader(self._lines, delimiter=self.delimiter, strict=True)
@@ -179,10 +191,10 @@ class CsvReader:
     def _watched_lines(self) -> Iterator[str]:
         row = self._row
         for line in self._text:
-            if row[1] is None:
-                row[1] = line
+            if row.first_line is None:
+                row.first_line = line
             if '"' in line:
-                row[0] += line.count('"')
+                row.quotes += line.count('"')
             yield line
 
     def _read_header(self) -> list[str]:
@@ -203,22 +215,22 @@ class CsvReader:
             try:
                 for cells in reader:
                     line, end = end + 1, reader.line_num + self._skipped
-                    row[0], row[1] = 0, None
+                    row.quotes, row.first_line = 0, None
                     yield line, cells, None
                 return
             except csv.Error as exc:
                 line = end + 1
                 problem = self._unreadable(str(exc), line)
                 end = reader.line_num + self._skipped
-                row[0], row[1] = 0, None
+                row.quotes, row.first_line = 0, None
                 yield line, [], problem
 
     def _unreadable(self, error: str, line: int) -> str:
         """Skip to the end of a row csv gave up on and say why; a quote never closed refuses the file."""
-        first = self._row[1] or ""
+        first = self._row.first_line or ""
         if error != "unexpected end of data":
             # An even number of quotes so far means the row ended with the line csv stopped in.
-            while self._row[0] % 2:
+            while self._row.quotes % 2:
                 if next(self._lines, None) is None:
                     error = "unexpected end of data"
                     break
@@ -475,13 +487,14 @@ class CsvRejects(RejectsFile):
         self._reuse_error_column = "error" in keys
         self._error_at = keys.index("error") if self._reuse_error_column else len(header)
         self.header = header if self._reuse_error_column else [*header, "error"]
-        self._writer: Any = None
+        self._writer: Writer | None = None
 
     def write(self, cells: list[str], error: str) -> None:
         """Add one refused row with the reason."""
-        if self._writer is None:
-            self._writer = csv.writer(self._file(), delimiter=self.delimiter, lineterminator="\r\n")
-            self._writer.writerow([mark(cell) for cell in self.header])
+        writer = self._writer
+        if writer is None:
+            writer = self._writer = csv.writer(self._file(), delimiter=self.delimiter, lineterminator="\r\n")
+            writer.writerow([mark(cell) for cell in self.header])
         row = [mark(cell) for cell in cells]
         error = mark(error)
         if self._reuse_error_column:
@@ -490,5 +503,5 @@ class CsvRejects(RejectsFile):
         else:
             row += [""] * (self._error_at - len(row))
             row.insert(self._error_at, error)  # cells beyond the header stay after it
-        self._writer.writerow(row)
+        writer.writerow(row)
         self.count += 1

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
 
 _NAME = "validate_email_domain_name"
 # The module, not the function of the same name that email_validator re-exports.
 _module = importlib.import_module("email_validator.validate_email")
-_original: Any = getattr(_module, _NAME, None)
+_original: Callable[..., object] | None = getattr(_module, _NAME, None)
 _lock = threading.Lock()
 _active = [0]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from functools import lru_cache
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -15,7 +14,7 @@ from cardsender.domain.vocabulary import EventKind, EventSource
 from cardsender.importers.csvfile import CsvReader, CsvRejects, header_key
 from cardsender.importers.fields import parse_date, parse_id, parse_text
 from cardsender.importers.results import ImportResult, Progress, Tally
-from cardsender.store.customers import add_events, customer_id_map
+from cardsender.store.customers import EventColumns, add_events, customer_id_map
 
 BATCH_ROWS = 5000
 REQUIRED = ("customer_id", "date", "kind")
@@ -96,7 +95,7 @@ def import_rows(
     id_at, date_at, kind_at = columns["customer_id"], columns["date"], columns["kind"]
     summary_at = columns.get("summary")
     tally = Tally()
-    batch: list[dict[str, Any]] = []
+    batch: list[EventColumns] = []
     for count, (line, cells, problem) in enumerate(reader.rows(), start=1):
         if progress is not None and count % BATCH_ROWS == 0:
             progress(reader.bytes_done, reader.total_bytes)
@@ -140,7 +139,7 @@ def import_rows(
     return tally.result(reader.path, ignored)
 
 
-def _save(conn: Connection, batch: list[dict[str, Any]], tally: Tally) -> None:
+def _save(conn: Connection, batch: list[EventColumns], tally: Tally) -> None:
     added = add_events(conn, batch)
     tally.added += added
     tally.skipped += len(batch) - added

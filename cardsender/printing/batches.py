@@ -22,7 +22,7 @@ from cardsender.config.model import Config
 from cardsender.domain.customer_file import CustomerFile
 from cardsender.domain.errors import InputError, NotFoundError
 from cardsender.domain.occasions import occasion_label
-from cardsender.domain.records import ContactEvent, Customer
+from cardsender.domain.records import ContactEvent
 from cardsender.domain.vocabulary import Channel, EventKind, EventSource, OutboxState
 from cardsender.planning import agenda
 from cardsender.planning.planner import is_late
@@ -48,12 +48,6 @@ class Batch:
     addresses: Path | None = None
     forgotten: int = 0  # cards of the batch that belonged to customers since forgotten, left out of a reprint
     late: int = 0  # cards mailed after their mail-by date, which reach the customer after their day
-
-
-def address_lines(customer: Customer) -> tuple[str, ...]:
-    """Return the delivery address lines under the name: street, postal code and city, country."""
-    town = " ".join(part for part in (customer.postal_code, customer.city) if part)
-    return tuple(line for line in (customer.street, town, customer.country) if line)
 
 
 def _printed_card(
@@ -115,7 +109,7 @@ def _printed_card(
         years=context.view.years_as_customer,
         owner=customer.owner,
         suggestion=guide,
-        address=address_lines(customer),
+        address=customer.address_lines,
         late=is_late(row.occasion, row.channel, row.occasion_date, row.due_date, config),
     )
     check_fits(printed, card_format, config.print.paper)

@@ -298,12 +298,6 @@ def pdf_page_pngs(pdf: bytes, dpi: int = PREVIEW_DPI) -> list[bytes]:
         document.close()
 
 
-def address_lines(customer: Customer) -> tuple[str, ...]:
-    """Return the delivery address lines under the name: street, postal code and city, country."""
-    town = " ".join(part for part in (customer.postal_code, customer.city) if part)
-    return tuple(line for line in (customer.street, town, customer.country) if line)
-
-
 def _preview_item(card: RenderedCard, name: str, address: tuple[str, ...], customer_id: str = "") -> PrintedCard:
     return PrintedCard(0, customer_id, name, card.occasion, card, "", "", 0, "", "", address)
 
@@ -313,7 +307,7 @@ def preview_pdf(config: Config, card: RenderedCard, customer: Customer, card_for
 
     Raise InputError, naming the customer, when print would refuse the card.
     """
-    item = _preview_item(card, customer.display_name, address_lines(customer), customer.id)
+    item = _preview_item(card, customer.display_name, customer.address_lines, customer.id)
     return card_pdf(item, config.office.name, card_format or config.print.card_format, config.print.paper)
 
 

@@ -69,6 +69,17 @@ class CustomerFields(TypedDict, total=False):
     office: str  # "": not given (a new customer joins the default office)
 
 
+class EventColumns(TypedDict):
+    """One ``contact_events`` row as an import writes it."""
+
+    customer_id: int
+    occurred_at: dt.datetime
+    kind: EventKind
+    summary: str
+    source: EventSource
+    created_at: dt.datetime
+
+
 def columns_from_fields(values: Mapping[str, object]) -> dict[str, object]:
     """Map parsed customer fields (a ``CustomerFields``, or such a mapping) to table columns."""
     row: dict[str, object] = {}
@@ -329,7 +340,7 @@ def upsert_customers(conn: Connection, rows: Sequence[Mapping[str, object]]) -> 
     execute_many(conn, upsert(conn, customers, ["external_id"], update), rows)
 
 
-def add_events(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+def add_events(conn: Connection, rows: Sequence[EventColumns] | Sequence[Mapping[str, object]]) -> int:
     """Record many contact events (rows of ``contact_events`` columns); return how many were new."""
     if not rows:
         return 0

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, or_, select
 
 from cardsender.domain.vocabulary import GONE_OUT_STATES
-from cardsender.store.schema import customers, outbox, personal_notes
+from cardsender.store.schema import customers, personal_notes
 
 # A card in one of these states has gone out (or most likely has): its wording counts as used.
 SENT_STATES = tuple(sorted(GONE_OUT_STATES))
@@ -49,19 +49,3 @@ def use_note(conn: Connection, customer_row: int, occasion: str, outbox_row: int
         .where(personal_notes.c.id == oldest.scalar_subquery())
         .values(used_at=now, outbox_id=outbox_row)
     )
-
-
-def variants_sent(conn: Connection, external_id: str, occasion: str) -> list[str]:
-    """Return the wording variants of a customer's cards of an occasion that went out, oldest first."""
-    query = (
-        select(outbox.c.variant)
-        .join(customers, customers.c.id == outbox.c.customer_id)
-        .where(
-            customers.c.external_id == external_id,
-            outbox.c.occasion == occasion,
-            outbox.c.state.in_(SENT_STATES),
-            outbox.c.variant.is_not(None),
-        )
-        .order_by(outbox.c.occasion_date, outbox.c.id)
-    )
-    return [str(variant) for variant in conn.execute(query).scalars()]
