@@ -74,6 +74,13 @@ def test_only_the_entry_points_sit_at_the_top_level() -> None:
     assert sorted(path.name for path in PACKAGE.glob("*.py")) == ["__init__.py", "__main__.py"]
 
 
+@pytest.mark.parametrize("package", sorted(LAYERS))
+def test_every_package_says_what_it_may_import(package: str) -> None:
+    """Each package's docstring says what it holds and which packages it may import."""
+    doc = ast.get_docstring(ast.parse((PACKAGE / package / "__init__.py").read_text(encoding="utf-8"))) or ""
+    assert "may import" in doc or "imports nothing" in doc, package
+
+
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_imports_go_down_the_layers(module: str) -> None:
     """A module imports its own package and the layers below it, never a layer above or beside it."""

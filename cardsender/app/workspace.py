@@ -17,7 +17,7 @@ from cardsender.system import paths
 from cardsender.system.private import open_private, private_folder
 
 DATABASE_FILENAME = "cardsender.db"
-# Relative to the config file's folder (config.py resolves it), so the folder can be moved.
+# Relative to the config file's folder (the config loader resolves it), so the folder can be moved.
 DATABASE_URL = f"sqlite:///{DATABASE_FILENAME}"
 # The sample history is written as of this day; ``demo`` shifts it so that it ends yesterday.
 SAMPLE_AS_OF = dt.date(2026, 11, 20)

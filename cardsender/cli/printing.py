@@ -8,6 +8,7 @@ import click
 
 from cardsender.cli.context import AppContext, on_option, parse_day, plural
 from cardsender.domain.occasions import occasion_label
+from cardsender.domain.vocabulary import CardFormat
 
 
 @click.command("print")
@@ -20,7 +21,7 @@ from cardsender.domain.occasions import occasion_label
 @click.option(
     "--format",
     "card_format",
-    type=click.Choice(("quarter-letter", "quarter-a4", "half-duplex", "postcard")),
+    type=click.Choice([str(f) for f in CardFormat]),
     help="Card format (default: [print] card_format).",
 )
 @click.option("--envelopes", is_flag=True, help="Also print the envelopes, in the same order.")

@@ -7,6 +7,8 @@ a rejects file beside the input (``customers.csv`` -> ``customers.rejects.csv``,
 When nothing is refused, a rejects file left by an earlier import is removed.
 Rejects are written 0600 under a temporary name naming the process; each import
 first removes the temporary files that killed imports left in the input's folder.
+
+It may import ``domain``, ``system``, ``config`` and ``store``.
 """
 
 from __future__ import annotations

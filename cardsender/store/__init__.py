@@ -1,4 +1,7 @@
-"""The database: one SQLAlchemy Core engine, SQLite by default, PostgreSQL when configured."""
+"""The database: one SQLAlchemy Core engine, SQLite by default, PostgreSQL when configured.
+
+It may import ``domain``, ``system`` and ``config``.
+"""
 
 from __future__ import annotations
 
