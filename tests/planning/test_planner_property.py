@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 
 import holidays
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,9 @@ MIN_GAP = CONFIG.occasions.min_gap_days
 LEAD = dt.timedelta(days=CONFIG.print.postal_lead_days)
 # The US public holidays from the package itself, to check the planner's mail days against.
 US_HOLIDAYS = holidays.country_holidays("US", years=range(2024, 2032), language="en_US")
+
+# Each test searches 300 drawn customers over years of days.
+pytestmark = pytest.mark.slow
 
 
 def _mostly(value: bool) -> st.SearchStrategy[bool]:

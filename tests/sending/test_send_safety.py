@@ -202,6 +202,7 @@ def test_a_full_mailbox_is_retried_and_a_mailbox_error_bounces_until_opted_in_ag
         assert not get_customer(conn, "G1").email_bouncing
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="the test starts POSIX processes side by side")
 def test_the_mail_account_limits_hold_across_processes_sending_at_once(
     database_url: str, smtp_server: SmtpServerFactory, tmp_path: Path
@@ -252,6 +253,7 @@ def test_a_bounce_report_blames_the_address_only_for_a_mailbox_error(
         assert customer is not None and customer.email_bouncing is blamed
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="the test stops the service with SIGTERM")
 def test_the_service_sends_the_others_and_strands_nothing_when_some_addresses_cannot_go(
     database_url: str, smtp_server: SmtpServerFactory, tmp_path: Path

@@ -30,7 +30,10 @@ from tests.support.office import FILE_EMAIL, smtp_email
 from tests.support.office import write_config as write_config_file
 from tests.support.waiting import wait_for
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the tests stop the service with POSIX signals")
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="the tests stop the service with POSIX signals"),
+    pytest.mark.slow,  # each starts real service processes
+]
 
 
 def write_config(folder: Path, database_url: str, rate_per_minute: int, smtp_port: int | None = None) -> Path:
