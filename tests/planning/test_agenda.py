@@ -116,7 +116,7 @@ def _random_store(store: Store, rng: random.Random, count: int) -> None:
                 add_card(conn, row, card, day, NOW)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=40)
 @pytest.mark.parametrize(
     "config",
     [

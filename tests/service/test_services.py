@@ -20,7 +20,7 @@ from tests.smtpd import SmtpServer, SmtpServerFactory
 
 pytestmark = [
     pytest.mark.postgresql_only,
-    pytest.mark.slow,
+    pytest.mark.slow(seconds=100),
     pytest.mark.skipif(sys.platform == "win32", reason="the tests stop the services with POSIX signals"),
 ]
 CARDS = 5000
