@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from cardsender.config.loading import load_config
 from cardsender.domain.records import Card, ContactEvent
+from cardsender.domain.vocabulary import OutboxState
 from cardsender.importers.fields import parse_customer_fields
 from cardsender.planning.facts import add_card
 from cardsender.sending.cycle import CycleReport, SendCycle
@@ -23,7 +24,7 @@ from tests.smtpd import SmtpServerFactory
 from tests.support.cli import outbox_rows, run
 from tests.support.customers import ANA, BUYERS_WRITTEN_AT, TARO, add_buyers, today
 from tests.support.mail import bounce_report
-from tests.support.office import TZ, write_smtp_config
+from tests.support.office import write_smtp_config
 
 
 def test_cards_go_out_over_one_connection_and_never_twice(
@@ -200,7 +201,7 @@ def test_a_temporary_refusal_is_retried_on_a_later_cycle(
             sleep=lambda _: None,
         )
         report = cycle.run(SmtpTransport(settings.email, settings.office.from_address, None))
-    assert report.count("sent") == 1
+    assert report.count(OutboxState.SENT) == 1
     assert len(server.messages) == 1
     assert [r["state"] for r in outbox_rows(config)] == ["sent"]
 
