@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,13 @@ def layer_of(module: str) -> str | None:
 
 
 MODULES = {module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+def test_no_module_shares_a_name_with_another_or_with_a_package() -> None:
+    """Each module's name says which one it is: no two modules, and no module and package, have the same name."""
+    names = Counter(path.stem for path in PACKAGE.rglob("*.py") if path.stem not in ("__init__", "__main__"))
+    packages = {path.parent.name for path in PACKAGE.rglob("__init__.py")}
+    assert sorted(name for name, count in names.items() if count > 1 or name in packages) == []
 
 
 def test_every_package_has_a_layer() -> None:

@@ -8,8 +8,17 @@ from typing import Any, NoReturn
 import click
 
 from cardsender import __version__
-from cardsender.cli import cards, customers, importing, outbox, planning, printing, service, setup
-from cardsender.cli.context import AppContext
+from cardsender.cli import (
+    card_commands,
+    customer_commands,
+    import_commands,
+    outbox_commands,
+    plan_commands,
+    print_commands,
+    run_command,
+    setup_commands,
+)
+from cardsender.cli.app_context import AppContext
 from cardsender.domain.errors import CardsenderError
 
 
@@ -56,7 +65,16 @@ def cli(ctx: click.Context, config_path: str | None, office: str | None, verbose
     ctx.obj = AppContext(config_path, verbose, office)
 
 
-for module in (setup, importing, customers, planning, cards, outbox, printing, service):
+for module in (
+    setup_commands,
+    import_commands,
+    customer_commands,
+    plan_commands,
+    card_commands,
+    outbox_commands,
+    print_commands,
+    run_command,
+):
     for command in module.COMMANDS:
         cli.add_command(command)
 

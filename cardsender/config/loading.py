@@ -18,7 +18,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from cardsender.config.fields import Kind, Setting, declared
+from cardsender.config.declarations import Kind, Setting, declared
 from cardsender.config.model import (
     DATE_FORMATS,
     DEFAULT_PORTS,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from cardsender.config.fields import (
+from cardsender.config.declarations import (
     choice,
     declared_keys,
     flag,

@@ -15,7 +15,7 @@ MODULES = sorted(CLI.glob("*.py"))
 LIBRARIES = ("sqlalchemy", "jinja2", "smtplib", "reportlab")
 CLOCK = "cardsender.system.clock"
 # The one module of the command line that reads the clock: once per command, frozen.
-READS_THE_CLOCK = "context.py"
+READS_THE_CLOCK = "app_context.py"
 
 
 def imported_modules(path: Path) -> set[str]:

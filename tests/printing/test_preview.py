@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from PIL import Image, ImageChops
 
 from cardsender.cards import context as cards
-from cardsender.cli.commands import cli
+from cardsender.cli import cli
 from cardsender.domain.records import ContactEvent
 from cardsender.domain.vocabulary import CardFormat
 from cardsender.importers.fields import parse_customer_fields

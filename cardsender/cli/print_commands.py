@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cardsender.cli.context import AppContext, on_option, parse_day, plural
+from cardsender.cli.app_context import AppContext, on_option, parse_day, plural
 from cardsender.domain.occasions import occasion_label
 from cardsender.domain.vocabulary import CardFormat
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cardsender.cli.context import AppContext, date_format_option, progress
+from cardsender.cli.app_context import AppContext, date_format_option, progress
 
 if TYPE_CHECKING:
     from cardsender.importers.results import ImportResult

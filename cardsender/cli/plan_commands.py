@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cardsender.cli.context import (
+from cardsender.cli.app_context import (
     AppContext,
     approval_note,
     json_option,

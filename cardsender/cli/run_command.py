@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from cardsender.cli.context import AppContext
+from cardsender.cli.app_context import AppContext
 
 
 @click.command("run")

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from cardsender.cli.context import (
+from cardsender.cli.app_context import (
     AppContext,
     customer_id_argument,
     date_format_option,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cardsender.cli.context import AppContext, config_option, plural
+from cardsender.cli.app_context import AppContext, config_option, plural
 from cardsender.domain.vocabulary import OutboxState
 
 

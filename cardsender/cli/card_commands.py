@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cardsender.cli.context import AppContext, customer_id_argument, on_option, parse_day, plural, who
+from cardsender.cli.app_context import AppContext, customer_id_argument, on_option, parse_day, plural, who
 from cardsender.domain.occasions import occasion_label
 from cardsender.domain.records import CARD_OCCASIONS
 from cardsender.domain.vocabulary import PreviewFormat

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cardsender.cli.context import AppContext, approval_note, json_option, on_option, parse_day, plural, print_json
+from cardsender.cli.app_context import AppContext, approval_note, json_option, on_option, parse_day, plural, print_json
 from cardsender.cli.table import format_table
 from cardsender.domain.occasions import occasion_label
 from cardsender.domain.records import RESOLUTIONS, name_and_id
