@@ -13,11 +13,9 @@ from urllib.parse import quote
 import pytest
 
 from tests.smtpd import smtp_server_fixture
-from tests.support.office import WORKSPACE_CONFIG, Office, make_office
+from tests.support.office import Office, make_office
 
-# The names test modules written before the harness import from here.
-Workspace = Office
-__all__ = ["WORKSPACE_CONFIG", "Workspace", "smtp_server_fixture"]
+__all__ = ["smtp_server_fixture"]
 
 
 # The tests that touch the database run against SQLite, and against PostgreSQL too when this names a

@@ -19,7 +19,7 @@ from cardsender.store import Store
 from cardsender.store.customers import add_event, insert_customer, load_files
 from cardsender.store.notes import add_note
 from cardsender.store.schema import outbox
-from tests.conftest import Workspace
+from tests.support.office import Office
 
 WRITTEN_AT = dt.datetime(2024, 1, 5, 15, 30)
 ON = dt.date(2026, 3, 14)
@@ -79,7 +79,7 @@ MESSY = (
 )
 
 
-def store_messy(ws: Workspace) -> Config:
+def store_messy(ws: Office) -> Config:
     """Store the messy customers, a note waiting for one, and a wording already sent to another."""
     config = ws.config()
     with Store.open(config.database.url) as store, store.begin() as conn:
@@ -128,7 +128,7 @@ def transcript(config: Config) -> str:
     return "".join(parts)
 
 
-def test_every_occasion_renders_as_before_for_messy_customers(workspace: Workspace) -> None:
+def test_every_occasion_renders_as_before_for_messy_customers(workspace: Office) -> None:
     """Shorthand in the history, a long product, a surname only and another script render exactly as before."""
     assert transcript(store_messy(workspace)) == EXPECTED.read_text(encoding="utf-8")
 
@@ -175,7 +175,7 @@ def store_posted(config: Config, count: int) -> None:
                 add_note(conn, row, f"See you at the ride, number {n}!", None, WRITTEN_AT)
 
 
-def test_a_batch_of_files_is_four_statements_whatever_its_size(workspace: Workspace) -> None:
+def test_a_batch_of_files_is_four_statements_whatever_its_size(workspace: Office) -> None:
     """Reading the files of 1, 20 or 40 customers takes the same four statements: customers, events, notes, wordings."""
     config = store_messy(workspace)
     store_posted(config, 40)
@@ -195,7 +195,7 @@ def test_a_batch_of_files_is_four_statements_whatever_its_size(workspace: Worksp
     )
 
 
-def test_printing_reads_each_customer_once_for_the_whole_batch(workspace: Workspace, tmp_path: Path) -> None:
+def test_printing_reads_each_customer_once_for_the_whole_batch(workspace: Office, tmp_path: Path) -> None:
     """Printing 20 cards reads the customers no more often than printing 10, and adds three statements a card.
 
     The batch reads its customers' files once (four statements, whatever the number of cards), so the reads
@@ -232,11 +232,11 @@ if __name__ == "__main__":  # pragma: no cover - how the expected text was captu
     import sys
     import tempfile
 
-    from tests.conftest import WORKSPACE_CONFIG
+    from tests.support.office import WORKSPACE_CONFIG
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "cardsender.toml").write_text(
             WORKSPACE_CONFIG.format(database_url=f"sqlite:///{root / 'c.db'}"), encoding="utf-8"
         )
-        sys.stdout.write(transcript(store_messy(Workspace(root, root / "cardsender.toml"))))
+        sys.stdout.write(transcript(store_messy(Office(root, root / "cardsender.toml"))))

@@ -11,17 +11,17 @@ from pathlib import Path
 import pypdf
 import pypdfium2
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from PIL import Image, ImageChops
 
 from cardsender.cards import context as cards
-from cardsender.cli import cli
 from cardsender.domain.records import ContactEvent
 from cardsender.domain.vocabulary import CardFormat
 from cardsender.importers.fields import parse_customer_fields
 from cardsender.printing.layout import PAGE_GAP, preview_pdf, preview_pngs, template_overflow
 from cardsender.store.customers import add_event, insert_customer
-from tests.conftest import Workspace
+from tests.support.cli import run
+from tests.support.office import Office
 
 pytestmark = pytest.mark.sqlite_only  # the layout reads no database beyond the card's words
 
@@ -65,12 +65,7 @@ def _on_the_first_of_december(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CARDSENDER_TEST_NOW", "2026-12-01T15:00:00+00:00")
 
 
-def run(ws: Workspace, *args: str) -> Result:
-    """Run cardsender with the workspace's config."""
-    return CliRunner().invoke(cli, ["--config", str(ws.config_path), *args])
-
-
-def add_customers(ws: Workspace, customers: list[dict[str, str]]) -> None:
+def add_customers(ws: Office, customers: list[dict[str, str]]) -> None:
     """Add posted customers with a purchase in November, so their cards have something personal."""
     with ws.open_store() as store, store.begin() as conn:
         for fields in customers:
@@ -79,18 +74,18 @@ def add_customers(ws: Workspace, customers: list[dict[str, str]]) -> None:
             add_event(conn, row, event, WRITTEN_AT)
 
 
-def set_office_format(ws: Workspace, card_format: str) -> None:
+def set_office_format(ws: Office, card_format: str) -> None:
     """Make a card format the office's own."""
     with ws.config_path.open("a", encoding="utf-8") as fh:
         fh.write(f'\n[print]\ncard_format = "{card_format}"\n')
 
 
-def print_week(ws: Workspace, out: Path) -> Result:
+def print_week(ws: Office, out: Path) -> Result:
     """Print the batch of the week of Dec 4 in the office's format."""
     return run(ws, "print", "--from", "2026-11-30", "--to", "2026-12-06", "--out", str(out))
 
 
-def previews(ws: Workspace, ids: list[str]) -> dict[str, bytes]:
+def previews(ws: Office, ids: list[str]) -> dict[str, bytes]:
     """Return each customer's preview PDF of their birthday card in the office's format, before it prints."""
     config = ws.config()
     made = {}
@@ -119,7 +114,7 @@ def keep(name: str, image: Image.Image) -> None:
 
 
 @pytest.mark.parametrize("card_format", list(CardFormat))
-def test_the_preview_is_page_for_page_what_print_makes(workspace: Workspace, tmp_path: Path, card_format: str) -> None:
+def test_the_preview_is_page_for_page_what_print_makes(workspace: Office, tmp_path: Path, card_format: str) -> None:
     """For a long name, Japanese and Arabic names and a long note, the preview has print's pages, text and ink."""
     set_office_format(workspace, card_format)
     add_customers(workspace, MESSY)
@@ -146,7 +141,7 @@ def test_the_preview_is_page_for_page_what_print_makes(workspace: Workspace, tmp
 
 
 @pytest.mark.parametrize("card_format", list(CardFormat))
-def test_the_png_preview_has_every_page_at_150_dpi(workspace: Workspace, card_format: str) -> None:
+def test_the_png_preview_has_every_page_at_150_dpi(workspace: Office, card_format: str) -> None:
     """preview_pngs gives one image per printed page, each the sheet's size at 150 dpi, with ink on it."""
     add_customers(workspace, MESSY[:1])
     config = workspace.config()
@@ -165,7 +160,7 @@ def test_the_png_preview_has_every_page_at_150_dpi(workspace: Workspace, card_fo
 
 @pytest.mark.parametrize("card_format", list(CardFormat))
 def test_the_fit_check_flags_exactly_the_cards_print_refuses(
-    workspace: Workspace, tmp_path: Path, card_format: str
+    workspace: Office, tmp_path: Path, card_format: str
 ) -> None:
     """At the longest note that fits, the check passes and the card prints; one word more, both refuse it."""
     set_office_format(workspace, card_format)
@@ -216,7 +211,7 @@ def test_the_fit_check_flags_exactly_the_cards_print_refuses(
 
 @pytest.mark.parametrize("card_format", list(CardFormat))
 def test_preview_on_the_command_line_shows_every_printed_page(
-    workspace: Workspace, tmp_path: Path, card_format: str
+    workspace: Office, tmp_path: Path, card_format: str
 ) -> None:
     """preview --format pdf writes print's pages; --format png one image of them all, top to bottom."""
     set_office_format(workspace, card_format)
