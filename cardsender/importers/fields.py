@@ -18,28 +18,8 @@ from cardsender.domain.records import CHANNELS, OFFICE_KEY, Birthday
 from cardsender.domain.vocabulary import ChannelPreference
 from cardsender.store.customers import CustomerFields
 
-FIELDS = (
-    "id",
-    "first_name",
-    "last_name",
-    "email",
-    "birthday",
-    "country",
-    "subdivision",
-    "street",
-    "city",
-    "postal_code",
-    "channel",
-    "language",
-    "owner",
-    "customer_since",
-    "no_email",
-    "no_post",
-    "no_humor",
-    "do_not_contact",
-    "notes",
-    "office",
-)
+# The customer fields, in the order a customers file lists them: those of the typed record.
+FIELDS = tuple(CustomerFields.__annotations__)
 _ALIASES = {
     "id": ("customerid", "customernumber", "customerno", "uid"),
     "first_name": ("givenname", "forename"),

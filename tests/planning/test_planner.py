@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
 
@@ -12,21 +11,9 @@ from cardsender.domain.records import Birthday, Card, Touch
 from cardsender.planning.agenda import calls_from_facts, forecast_from_facts, longest_gap, plan_from_facts
 from cardsender.planning.planner import CustomerFacts, Purchase, plan_customer, simulate, usable_channels
 from tests.support.planning import config
+from tests.support.planning import email_facts as facts
 
 d = dt.date
-
-
-def facts(**kwargs: Any) -> CustomerFacts:
-    """Return an email customer touched recently, with the given changes."""
-    values: dict[str, Any] = {
-        "customer_id": "c1",
-        "added_on": d(2025, 1, 1),
-        "channels": ("email",),
-        "last_event_touch": d(2026, 11, 1),
-        "country": "FR",
-    }
-    values.update(kwargs)
-    return CustomerFacts(**values)
 
 
 def due(f: CustomerFacts, today: dt.date, cfg: Config | None = None) -> list[tuple[str, str, dt.date, dt.date]]:

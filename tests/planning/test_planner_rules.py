@@ -16,21 +16,9 @@ from cardsender.planning import dates as occasions
 from cardsender.planning.agenda import forecast_from_facts, longest_gap, plan_from_facts
 from cardsender.planning.planner import CustomerFacts, Purchase, clock_start, is_late, plan_customer, simulate
 from tests.support.planning import config
+from tests.support.planning import email_facts as email
 
 d = dt.date
-
-
-def email(**kwargs: Any) -> CustomerFacts:
-    """Return a French email customer (no Thanksgiving) touched on Nov 1, 2026, with the given changes."""
-    values: dict[str, Any] = {
-        "customer_id": "c1",
-        "added_on": d(2025, 1, 1),
-        "channels": ("email",),
-        "last_event_touch": d(2026, 11, 1),
-        "country": "FR",
-    }
-    values.update(kwargs)
-    return CustomerFacts(**values)
 
 
 def post(**kwargs: Any) -> CustomerFacts:
