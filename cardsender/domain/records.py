@@ -35,12 +35,6 @@ OFFICE_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 RESOLUTIONS = tuple(resolution.value for resolution in Resolution)
 
 
-def fill_fields(record: object, **values: object) -> None:
-    """Fill the fields of a frozen record from its own ``__init__`` (one that turns stored words into enums)."""
-    for name, value in values.items():
-        object.__setattr__(record, name, value)
-
-
 @dataclass(frozen=True, slots=True)
 class Birthday:
     """A birthday; the year is optional."""
@@ -109,31 +103,29 @@ class Customer:
         office: str = DEFAULT_OFFICE,
     ) -> None:
         """Make a customer; the channel may be given as its stored word."""
-        fill_fields(
-            self,
-            id=id,
-            first_name=first_name,
-            last_name=last_name,
-            email=email,
-            birthday=birthday,
-            country=country,
-            subdivision=subdivision,
-            street=street,
-            city=city,
-            postal_code=postal_code,
-            channel=ChannelPreference(channel),
-            language=language,
-            owner=owner,
-            customer_since=customer_since,
-            no_email=no_email,
-            no_post=no_post,
-            no_humor=no_humor,
-            do_not_contact=do_not_contact,
-            notes=notes,
-            added_on=added_on,
-            email_bouncing=email_bouncing,
-            office=office,
-        )
+        set_field = object.__setattr__  # a frozen record: fields are set once, here
+        set_field(self, "id", id)
+        set_field(self, "first_name", first_name)
+        set_field(self, "last_name", last_name)
+        set_field(self, "email", email)
+        set_field(self, "birthday", birthday)
+        set_field(self, "country", country)
+        set_field(self, "subdivision", subdivision)
+        set_field(self, "street", street)
+        set_field(self, "city", city)
+        set_field(self, "postal_code", postal_code)
+        set_field(self, "channel", channel if channel.__class__ is ChannelPreference else ChannelPreference(channel))
+        set_field(self, "language", language)
+        set_field(self, "owner", owner)
+        set_field(self, "customer_since", customer_since)
+        set_field(self, "no_email", no_email)
+        set_field(self, "no_post", no_post)
+        set_field(self, "no_humor", no_humor)
+        set_field(self, "do_not_contact", do_not_contact)
+        set_field(self, "notes", notes)
+        set_field(self, "added_on", added_on)
+        set_field(self, "email_bouncing", email_bouncing)
+        set_field(self, "office", office)
 
     @property
     def display_name(self) -> str:
@@ -172,14 +164,12 @@ class ContactEvent:
         source: EventSource | str = EventSource.CLI,
     ) -> None:
         """Make an event; its kind and source may be given as their stored words."""
-        fill_fields(
-            self,
-            customer_id=customer_id,
-            occurred_at=occurred_at,
-            kind=EventKind(kind),
-            summary=summary,
-            source=EventSource(source),
-        )
+        set_field = object.__setattr__  # a frozen record: fields are set once, here
+        set_field(self, "customer_id", customer_id)
+        set_field(self, "occurred_at", occurred_at)
+        set_field(self, "kind", kind if kind.__class__ is EventKind else EventKind(kind))
+        set_field(self, "summary", summary)
+        set_field(self, "source", source if source.__class__ is EventSource else EventSource(source))
 
     @property
     def is_touch(self) -> bool:
@@ -228,15 +218,13 @@ class Card:
         skipped_by_staff: bool = False,
     ) -> None:
         """Make a card; its occasion, channel and state may be given as their stored words."""
-        fill_fields(
-            self,
-            customer_id=customer_id,
-            occasion=Occasion(occasion),
-            occasion_date=occasion_date,
-            channel=Channel(channel),
-            state=OutboxState(state),
-            skipped_by_staff=skipped_by_staff,
-        )
+        set_field = object.__setattr__  # a frozen record: fields are set once, here
+        set_field(self, "customer_id", customer_id)
+        set_field(self, "occasion", occasion if occasion.__class__ is Occasion else Occasion(occasion))
+        set_field(self, "occasion_date", occasion_date)
+        set_field(self, "channel", channel if channel.__class__ is Channel else Channel(channel))
+        set_field(self, "state", state if state.__class__ is OutboxState else OutboxState(state))
+        set_field(self, "skipped_by_staff", skipped_by_staff)
 
     @property
     def key(self) -> CardKey:
@@ -273,18 +261,16 @@ class Touch:
         arrival_date: dt.date | None = None,
     ) -> None:
         """Make a touch; its occasion and channel may be given as their stored words."""
-        fill_fields(
-            self,
-            customer_id=customer_id,
-            occasion=Occasion(occasion),
-            channel=Channel(channel),
-            occasion_date=occasion_date,
-            due_date=due_date,
-            reason=reason,
-            suppressed_reason=suppressed_reason,
-            late=late,
-            arrival_date=arrival_date,
-        )
+        set_field = object.__setattr__  # a frozen record: fields are set once, here
+        set_field(self, "customer_id", customer_id)
+        set_field(self, "occasion", occasion if occasion.__class__ is Occasion else Occasion(occasion))
+        set_field(self, "channel", channel if channel.__class__ is Channel else Channel(channel))
+        set_field(self, "occasion_date", occasion_date)
+        set_field(self, "due_date", due_date)
+        set_field(self, "reason", reason)
+        set_field(self, "suppressed_reason", suppressed_reason)
+        set_field(self, "late", late)
+        set_field(self, "arrival_date", arrival_date)
 
     @property
     def key(self) -> CardKey:

@@ -74,7 +74,15 @@ class ChannelPreference(StrEnum):
     @property
     def channels(self) -> tuple[Channel, ...]:
         """Return the channels a card is sent on, email first."""
-        return (Channel.EMAIL, Channel.POST) if self is ChannelPreference.BOTH else (Channel(self.value),)
+        return _PREFERRED_CHANNELS[self]
+
+
+# What each preference sends on, made once: the planner asks for every customer on every day it plans.
+_PREFERRED_CHANNELS = {
+    ChannelPreference.EMAIL: (Channel.EMAIL,),
+    ChannelPreference.POST: (Channel.POST,),
+    ChannelPreference.BOTH: (Channel.EMAIL, Channel.POST),
+}
 
 
 class EventKind(StrEnum):

@@ -15,11 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from cardsender.config.model import Config
 from cardsender.domain.occasions import OCCASION_TABLE
-from cardsender.domain.records import Birthday, Card, CardKey, Touch, fill_fields
+from cardsender.domain.records import Birthday, Card, CardKey, Touch
 from cardsender.domain.rules import WeekdayRule
 from cardsender.domain.vocabulary import (
     GONE_OUT_STATES,
@@ -105,29 +105,50 @@ class CustomerFacts:
         card_days: tuple[dt.date, ...] = (),
     ) -> None:
         """Make a customer's facts; channels and occasions may be given as their stored words."""
-        fill_fields(
+        set_field = object.__setattr__  # a frozen record: fields are set once, here
+        set_field(self, "customer_id", customer_id)
+        set_field(self, "added_on", added_on)
+        set_field(self, "name", name)
+        set_field(self, "owner", owner)
+        set_field(self, "birthday", birthday)
+        set_field(self, "country", country)
+        set_field(
             self,
-            customer_id=customer_id,
-            added_on=added_on,
-            name=name,
-            owner=owner,
-            birthday=birthday,
-            country=country,
-            preferred_channel=ChannelPreference(preferred_channel),
-            channels=tuple(Channel(channel) for channel in channels),
-            no_humor=no_humor,
-            do_not_contact=do_not_contact,
-            last_event_touch=last_event_touch,
-            purchases=purchases,
-            cards=cards,
-            post_arrivals=tuple((Occasion(occasion), day, arrival) for occasion, day, arrival in post_arrivals),
-            card_days=card_days,
+            "preferred_channel",
+            preferred_channel
+            if preferred_channel.__class__ is ChannelPreference
+            else ChannelPreference(preferred_channel),
         )
+        set_field(self, "channels", tuple(Channel(channel) for channel in channels))
+        set_field(self, "no_humor", no_humor)
+        set_field(self, "do_not_contact", do_not_contact)
+        set_field(self, "last_event_touch", last_event_touch)
+        set_field(self, "purchases", purchases)
+        set_field(self, "cards", cards)
+        set_field(
+            self, "post_arrivals", tuple((Occasion(occasion), day, arrival) for occasion, day, arrival in post_arrivals)
+        )
+        set_field(self, "card_days", card_days)
 
     @property
     def contactable(self) -> bool:
         """Return whether cards can reach the customer automatically."""
         return not self.do_not_contact and bool(self.channels)
+
+    def with_cards(
+        self, cards: tuple[Card, ...], post_arrivals: tuple[tuple[Occasion, dt.date, dt.date], ...]
+    ) -> CustomerFacts:
+        """Return the same facts with other cards and post arrivals, given as the vocabulary's members already.
+
+        The simulation calls this after every day that sent something, so it copies the fields as they are
+        instead of converting each one again.
+        """
+        copy = object.__new__(CustomerFacts)
+        for name in self.__slots__:
+            object.__setattr__(copy, name, getattr(self, name))
+        object.__setattr__(copy, "cards", cards)
+        object.__setattr__(copy, "post_arrivals", post_arrivals)
+        return copy
 
 
 @dataclass(slots=True)
@@ -701,7 +722,7 @@ def simulate(facts: CustomerFacts, first: dt.date, last: dt.date, config: Config
                 cards.append(Card(facts.customer_id, touch.occasion, touch.occasion_date, touch.channel, state))
                 if touch.channel is Channel.POST:
                     arrivals.append((touch.occasion, touch.occasion_date, touch.arrives))
-            current = replace(facts, cards=tuple(cards), post_arrivals=tuple(arrivals))
+            current = facts.with_cards(tuple(cards), tuple(arrivals))
             continue  # plan the same day again: what was sent may bring the next card into view
         later = [t.due_date for t in schedule.scheduled if t.due_date > day]
         day = min([*later, day + dt.timedelta(days=SIMULATION_STEP_DAYS)])

@@ -21,7 +21,6 @@ from typing import Protocol
 
 from cardsender.config.model import EmailConfig
 from cardsender.domain.errors import CardsenderError
-from cardsender.domain.records import fill_fields
 from cardsender.domain.vocabulary import Delivery
 from cardsender.sending.message import OutgoingMessage
 
@@ -43,7 +42,10 @@ class Outcome:
 
     def __init__(self, state: Delivery | str, reply: str, bouncing: bool = False) -> None:
         """Make an outcome; its state may be given as its word."""
-        fill_fields(self, state=Delivery(state), reply=reply, bouncing=bouncing)
+        set_field = object.__setattr__  # a frozen record: fields are set once, here
+        set_field(self, "state", state if state.__class__ is Delivery else Delivery(state))
+        set_field(self, "reply", reply)
+        set_field(self, "bouncing", bouncing)
 
 
 class Transport(Protocol):
