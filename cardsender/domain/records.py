@@ -16,7 +16,17 @@ from cardsender.domain.vocabulary import (
     OutboxState,
     Resolution,
     Wording,
+    members_by_word,
 )
+
+# Stored words to the vocabulary's members (a word or a member alike), as the records' constructors take them.
+_CHANNEL = members_by_word(Channel)
+_CHANNEL_PREFERENCE = members_by_word(ChannelPreference)
+_EVENT_KIND = members_by_word(EventKind)
+_EVENT_SOURCE = members_by_word(EventSource)
+_OCCASION = members_by_word(Occasion)
+_OUTBOX_STATE = members_by_word(OutboxState)
+
 
 # The vocabularies' words as plain strings, for click's choices and for messages that list them.
 CHANNELS = tuple(preference.value for preference in ChannelPreference)
@@ -114,7 +124,7 @@ class Customer:
         set_field(self, "street", street)
         set_field(self, "city", city)
         set_field(self, "postal_code", postal_code)
-        set_field(self, "channel", channel if channel.__class__ is ChannelPreference else ChannelPreference(channel))
+        set_field(self, "channel", _CHANNEL_PREFERENCE.get(channel) or ChannelPreference(channel))
         set_field(self, "language", language)
         set_field(self, "owner", owner)
         set_field(self, "customer_since", customer_since)
@@ -167,9 +177,9 @@ class ContactEvent:
         set_field = object.__setattr__  # a frozen record: fields are set once, here
         set_field(self, "customer_id", customer_id)
         set_field(self, "occurred_at", occurred_at)
-        set_field(self, "kind", kind if kind.__class__ is EventKind else EventKind(kind))
+        set_field(self, "kind", _EVENT_KIND.get(kind) or EventKind(kind))
         set_field(self, "summary", summary)
-        set_field(self, "source", source if source.__class__ is EventSource else EventSource(source))
+        set_field(self, "source", _EVENT_SOURCE.get(source) or EventSource(source))
 
     @property
     def is_touch(self) -> bool:
@@ -220,10 +230,10 @@ class Card:
         """Make a card; its occasion, channel and state may be given as their stored words."""
         set_field = object.__setattr__  # a frozen record: fields are set once, here
         set_field(self, "customer_id", customer_id)
-        set_field(self, "occasion", occasion if occasion.__class__ is Occasion else Occasion(occasion))
+        set_field(self, "occasion", _OCCASION.get(occasion) or Occasion(occasion))
         set_field(self, "occasion_date", occasion_date)
-        set_field(self, "channel", channel if channel.__class__ is Channel else Channel(channel))
-        set_field(self, "state", state if state.__class__ is OutboxState else OutboxState(state))
+        set_field(self, "channel", _CHANNEL.get(channel) or Channel(channel))
+        set_field(self, "state", _OUTBOX_STATE.get(state) or OutboxState(state))
         set_field(self, "skipped_by_staff", skipped_by_staff)
 
     @property
@@ -263,8 +273,8 @@ class Touch:
         """Make a touch; its occasion and channel may be given as their stored words."""
         set_field = object.__setattr__  # a frozen record: fields are set once, here
         set_field(self, "customer_id", customer_id)
-        set_field(self, "occasion", occasion if occasion.__class__ is Occasion else Occasion(occasion))
-        set_field(self, "channel", channel if channel.__class__ is Channel else Channel(channel))
+        set_field(self, "occasion", _OCCASION.get(occasion) or Occasion(occasion))
+        set_field(self, "channel", _CHANNEL.get(channel) or Channel(channel))
         set_field(self, "occasion_date", occasion_date)
         set_field(self, "due_date", due_date)
         set_field(self, "reason", reason)

@@ -18,6 +18,12 @@ from cardsender.domain.records import Birthday
 from cardsender.domain.rules import ClosedDay, WeekdayRule
 from cardsender.domain.vocabulary import Occasion
 
+# The members the planner compares against, read once: on Python 3.11 reading a member from its enum
+# class is a slow attribute lookup, and a forecast makes millions of comparisons.
+_OCCASION_APRIL_FOOLS = Occasion.APRIL_FOOLS
+_OCCASION_BIRTHDAY = Occasion.BIRTHDAY
+_OCCASION_THANKSGIVING = Occasion.THANKSGIVING
+
 # Every occasion, in the order two colliding cards are settled (the first wins); the table ranks them.
 OCCASIONS: tuple[Occasion, ...] = tuple(sorted(OCCASION_TABLE, key=lambda occasion: OCCASION_TABLE[occasion].rank))
 DATED_OCCASIONS: tuple[Occasion, ...] = tuple(occasion for occasion in OCCASIONS if OCCASION_TABLE[occasion].dated)
@@ -189,12 +195,12 @@ def dates_between(
     found: list[dt.date] = []
     for year in range(first.year, last.year + 1):
         day: dt.date | None = None
-        if occasion == Occasion.BIRTHDAY and birthday is not None:
+        if occasion == _OCCASION_BIRTHDAY and birthday is not None:
             day = birthday_in(birthday, year, feb29)
-        elif occasion == Occasion.THANKSGIVING:
+        elif occasion == _OCCASION_THANKSGIVING:
             rule = thanksgiving_rule(country, thanksgiving_rules or {})
             day = _rule_date(rule, year) if rule else None
-        elif occasion == Occasion.APRIL_FOOLS:
+        elif occasion == _OCCASION_APRIL_FOOLS:
             day = april_fools_in(year)
         if day is not None and first <= day <= last:
             found.append(day)

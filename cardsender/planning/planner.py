@@ -28,8 +28,28 @@ from cardsender.domain.vocabulary import (
     ChannelPreference,
     Occasion,
     OutboxState,
+    members_by_word,
 )
 from cardsender.planning import dates as occasions
+
+# The members the planner compares against, read once: on Python 3.11 reading a member from its enum
+# class is a slow attribute lookup, and a forecast makes millions of comparisons.
+_CHANNEL_EMAIL = Channel.EMAIL
+_CHANNEL_POST = Channel.POST
+_CHANNEL_PREFERENCE_EMAIL = ChannelPreference.EMAIL
+_OCCASION_APRIL_FOOLS = Occasion.APRIL_FOOLS
+_OCCASION_BIRTHDAY = Occasion.BIRTHDAY
+_OCCASION_CHECK_IN = Occasion.CHECK_IN
+_OCCASION_THANKSGIVING = Occasion.THANKSGIVING
+_OCCASION_THANK_YOU = Occasion.THANK_YOU
+_OUTBOX_STATE_FAILED = OutboxState.FAILED
+_OUTBOX_STATE_MAILED = OutboxState.MAILED
+_OUTBOX_STATE_SENT = OutboxState.SENT
+
+# Stored words to the vocabulary's members (a word or a member alike), as the records' constructors take them.
+_CHANNEL = members_by_word(Channel)
+_CHANNEL_PREFERENCE = members_by_word(ChannelPreference)
+_OCCASION = members_by_word(Occasion)
 
 DAY = dt.timedelta(days=1)
 # How far ahead dated occasions are looked at: beyond the next check-in and its min gap.
@@ -94,7 +114,7 @@ class CustomerFacts:
         owner: str = "",
         birthday: Birthday | None = None,
         country: str = "",
-        preferred_channel: ChannelPreference | str = ChannelPreference.EMAIL,
+        preferred_channel: ChannelPreference | str = _CHANNEL_PREFERENCE_EMAIL,
         channels: Iterable[Channel | str] = (),
         no_humor: bool = False,
         do_not_contact: bool = False,
@@ -115,18 +135,21 @@ class CustomerFacts:
         set_field(
             self,
             "preferred_channel",
-            preferred_channel
-            if preferred_channel.__class__ is ChannelPreference
-            else ChannelPreference(preferred_channel),
+            _CHANNEL_PREFERENCE.get(preferred_channel) or ChannelPreference(preferred_channel),
         )
-        set_field(self, "channels", tuple(Channel(channel) for channel in channels))
+        set_field(self, "channels", tuple(_CHANNEL.get(channel) or Channel(channel) for channel in channels))
         set_field(self, "no_humor", no_humor)
         set_field(self, "do_not_contact", do_not_contact)
         set_field(self, "last_event_touch", last_event_touch)
         set_field(self, "purchases", purchases)
         set_field(self, "cards", cards)
         set_field(
-            self, "post_arrivals", tuple((Occasion(occasion), day, arrival) for occasion, day, arrival in post_arrivals)
+            self,
+            "post_arrivals",
+            tuple(
+                (_OCCASION.get(occasion) or Occasion(occasion), day, arrival)
+                for occasion, day, arrival in post_arrivals
+            ),
         )
         set_field(self, "card_days", card_days)
 
@@ -182,10 +205,10 @@ def usable_channels(
     """Return the channels that can reach a customer: their choice, less opt-outs and missing addresses."""
     chosen = ChannelPreference(channel).channels
     found: list[Channel] = []
-    if Channel.EMAIL in chosen and email and not no_email and not email_bouncing:
-        found.append(Channel.EMAIL)
-    if Channel.POST in chosen and has_postal_address and not no_post:
-        found.append(Channel.POST)
+    if _CHANNEL_EMAIL in chosen and email and not no_email and not email_bouncing:
+        found.append(_CHANNEL_EMAIL)
+    if _CHANNEL_POST in chosen and has_postal_address and not no_post:
+        found.append(_CHANNEL_POST)
     return tuple(found)
 
 
@@ -202,10 +225,10 @@ def due_date_for(occasion: Occasion | str, channel: Channel | str, occasion_date
     occasion date.  A posted thank-you cannot be mailed before the purchase it thanks for:
     it goes on the first mail day from its occasion date (delay_days after the purchase).
     """
-    if channel != Channel.POST:
+    if channel != _CHANNEL_POST:
         return occasion_date
     calendar = mail_calendar(config)
-    if occasion == Occasion.THANK_YOU:
+    if occasion == _OCCASION_THANK_YOU:
         return calendar.on_or_after(occasion_date)
     return occasions.mail_by(occasion_date, config.print.postal_lead_days, calendar)
 
@@ -214,7 +237,7 @@ def is_late(
     occasion: Occasion | str, channel: Channel | str, occasion_date: dt.date, due_date: dt.date, config: Config
 ) -> bool:
     """Return whether a card is due after the day it should have gone out on (a late posted card)."""
-    return channel == Channel.POST and due_date > due_date_for(occasion, channel, occasion_date, config)
+    return channel == _CHANNEL_POST and due_date > due_date_for(occasion, channel, occasion_date, config)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +254,7 @@ def _sending(occasion: Occasion, channel: Channel, day: dt.date, today: dt.date,
     """Return how a card goes out as of today, or None when it is more than grace_days past its day."""
     on_time = due_date_for(occasion, channel, day, config)
     grace = config.occasions.grace_days
-    if channel is not Channel.POST:
+    if channel is not _CHANNEL_POST:
         # An email is sent on its day, or caught up within grace.
         return None if (today - on_time).days > grace else _Sending(channel, on_time, day)
     lead = dt.timedelta(days=config.print.postal_lead_days)
@@ -247,7 +270,7 @@ def _arrivals(facts: CustomerFacts) -> dict[tuple[Occasion, dt.date], dt.date]:
 
 
 def _card_arrival(card: Card, posted: dict[tuple[Occasion, dt.date], dt.date]) -> dt.date:
-    if card.channel is Channel.POST:
+    if card.channel is _CHANNEL_POST:
         return posted.get((card.occasion, card.occasion_date), card.occasion_date)
     return card.occasion_date
 
@@ -353,14 +376,14 @@ def plan_customer(facts: CustomerFacts, today: dt.date, config: Config) -> Sched
     if facts.contactable and config.occasions.check_in.enabled:
         # A check-in already sent on one channel is still due on the customer's others.
         recent = today - dt.timedelta(days=config.occasions.grace_days)
-        started = sorted({day for occasion, day in fixed_units if occasion == Occasion.CHECK_IN and day >= recent})
+        started = sorted({day for occasion, day in fixed_units if occasion == _OCCASION_CHECK_IN and day >= recent})
         why = "the check-in already sent on the customer's other channel"
-        check_ins = [_Candidate(Occasion.CHECK_IN, day, why) for day in started]
+        check_ins = [_Candidate(_OCCASION_CHECK_IN, day, why) for day in started]
         check_ins += _check_ins(facts, today, config, sorted(accepted.values()))
         for candidate in check_ins:
             for channel in facts.channels:
-                if (Occasion.CHECK_IN, candidate.day, channel) not in closed:
-                    sending = _sending(Occasion.CHECK_IN, channel, candidate.day, today, config)
+                if (_OCCASION_CHECK_IN, candidate.day, channel) not in closed:
+                    sending = _sending(_OCCASION_CHECK_IN, channel, candidate.day, today, config)
                     if sending is None:  # an old check-in waiting in the outbox: it goes on the next mail day
                         sending = _late_anyway(channel, candidate.day, today, config)
                     schedule.scheduled.append(_sent_touch(facts, candidate, sending))
@@ -370,7 +393,7 @@ def plan_customer(facts: CustomerFacts, today: dt.date, config: Config) -> Sched
 
 def _late_anyway(channel: Channel, day: dt.date, today: dt.date, config: Config) -> _Sending:
     """Return how a check-in past its grace still goes: email today, post on the next mail day (late)."""
-    if channel is not Channel.POST:
+    if channel is not _CHANNEL_POST:
         return _Sending(channel, day, day)
     due = mail_calendar(config).on_or_after(today)
     return _Sending(channel, due, due + dt.timedelta(days=config.print.postal_lead_days), late=True)
@@ -443,20 +466,20 @@ def _dated_candidates(facts: CustomerFacts, today: dt.date, config: Config) -> I
     last = today + dt.timedelta(days=HORIZON_DAYS)
     if occ.birthday.enabled and facts.birthday is not None:
         birthdays = occasions.dates_between(
-            Occasion.BIRTHDAY, first, last, birthday=facts.birthday, feb29=occ.birthday.feb29
+            _OCCASION_BIRTHDAY, first, last, birthday=facts.birthday, feb29=occ.birthday.feb29
         )
         for day in birthdays:
             age = day.year - facts.birthday.year if facts.birthday.year else None
-            yield _Candidate(Occasion.BIRTHDAY, day, f"birthday (turns {age})" if age else "birthday")
+            yield _Candidate(_OCCASION_BIRTHDAY, day, f"birthday (turns {age})" if age else "birthday")
     if occ.thanksgiving.enabled:
         country = facts.country or config.office.country
         for day in occasions.dates_between(
-            Occasion.THANKSGIVING, first, last, country=country, thanksgiving_rules=occ.thanksgiving.rules
+            _OCCASION_THANKSGIVING, first, last, country=country, thanksgiving_rules=occ.thanksgiving.rules
         ):
-            yield _Candidate(Occasion.THANKSGIVING, day, f"Thanksgiving ({country})")
+            yield _Candidate(_OCCASION_THANKSGIVING, day, f"Thanksgiving ({country})")
     if occ.april_fools.enabled:
-        for day in occasions.dates_between(Occasion.APRIL_FOOLS, first, last):
-            yield _Candidate(Occasion.APRIL_FOOLS, day, "April Fool's Day")
+        for day in occasions.dates_between(_OCCASION_APRIL_FOOLS, first, last):
+            yield _Candidate(_OCCASION_APRIL_FOOLS, day, "April Fool's Day")
     if occ.thank_you.enabled:
         yield from _thank_yous(facts, first, today, config)
 
@@ -467,7 +490,7 @@ def _thank_yous(facts: CustomerFacts, first: dt.date, today: dt.date, config: Co
     delay = dt.timedelta(days=settings.delay_days)
     known = [p for p in facts.purchases if p.day <= today]
     # Thank-yous that went out; one waiting in the outbox is this cluster's own card, not an earlier one.
-    sent_days = [c.occasion_date for c in facts.cards if c.occasion is Occasion.THANK_YOU and c.state in FIXED_STATES]
+    sent_days = [c.occasion_date for c in facts.cards if c.occasion is _OCCASION_THANK_YOU and c.state in FIXED_STATES]
     for cluster in _purchase_clusters(known, settings.coalesce_days):
         latest = cluster[-1]
         day = latest.day + delay
@@ -477,7 +500,7 @@ def _thank_yous(facts: CustomerFacts, first: dt.date, today: dt.date, config: Co
         if any(cluster[0].day + delay <= sent < day for sent in sent_days):
             continue
         what = f" ({latest.summary})" if latest.summary else ""
-        yield _Candidate(Occasion.THANK_YOU, day, f"thank you for the purchase on {latest.day.isoformat()}{what}")
+        yield _Candidate(_OCCASION_THANK_YOU, day, f"thank you for the purchase on {latest.day.isoformat()}{what}")
 
 
 def _purchase_clusters(purchases: Iterable[Purchase], coalesce_days: int) -> list[list[Purchase]]:
@@ -504,12 +527,12 @@ def _check_ins(facts: CustomerFacts, today: dt.date, config: Config, surviving: 
     touched = last_touch(facts, today)
     cur = touched or facts.added_on
     first_gap = touched is None
-    check_ins = [c for c in facts.cards if c.occasion is Occasion.CHECK_IN]
+    check_ins = [c for c in facts.cards if c.occasion is _OCCASION_CHECK_IN]
     pending = sorted(c.occasion_date for c in check_ins if c.state in OPEN_STATES)
-    failed = {c.occasion_date for c in check_ins if c.state is OutboxState.FAILED}
+    failed = {c.occasion_date for c in check_ins if c.state is _OUTBOX_STATE_FAILED}
     skipped = [c.occasion_date for c in check_ins if c.skipped_by_staff]
     # The soonest a check-in can reach the customer: email today, else a card mailed on the next mail day.
-    soonest = today if Channel.EMAIL in facts.channels else mail_calendar(config).on_or_after(today) + lead
+    soonest = today if _CHANNEL_EMAIL in facts.channels else mail_calendar(config).on_or_after(today) + lead
     upcoming = iter(surviving)
     nxt = next(upcoming, None)
     while True:
@@ -563,7 +586,7 @@ def _check_ins(facts: CustomerFacts, today: dt.date, config: Config, surviving: 
             why = f"replaces the check-in for {day.isoformat()}, which failed"
             while day in failed:
                 day += DAY
-        yield _Candidate(Occasion.CHECK_IN, day, why)
+        yield _Candidate(_OCCASION_CHECK_IN, day, why)
         cur = _reaches_by(day, facts, today, config)
         first_gap = False
         if day > today:
@@ -583,7 +606,7 @@ def _out_of_quiet_window(
         return before
     year = reached.year if (reached.month, reached.day) <= end else reached.year + 1
     after = dt.date(year, *end) + DAY
-    if Channel.POST in facts.channels:
+    if _CHANNEL_POST in facts.channels:
         # A posted copy must arrive after the window too: mailed on the mail day lead days before.
         lead = dt.timedelta(days=config.print.postal_lead_days)
         after = mail_calendar(config).on_or_after(after - lead) + lead
@@ -594,7 +617,7 @@ def _check_in_arrivals(day: dt.date, facts: CustomerFacts, today: dt.date, confi
     """Return the days a check-in for ``day`` reaches the customer, on each of their channels."""
     found = [day]
     for channel in facts.channels:
-        sending = _sending(Occasion.CHECK_IN, channel, day, today, config) or _late_anyway(channel, day, today, config)
+        sending = _sending(_OCCASION_CHECK_IN, channel, day, today, config) or _late_anyway(channel, day, today, config)
         found.append(sending.arrival)
     return found
 
@@ -718,9 +741,9 @@ def simulate(facts: CustomerFacts, first: dt.date, last: dt.date, config: Config
         if due:
             for touch in due:
                 result.sent.append(touch)
-                state = OutboxState.MAILED if touch.channel is Channel.POST else OutboxState.SENT
+                state = _OUTBOX_STATE_MAILED if touch.channel is _CHANNEL_POST else _OUTBOX_STATE_SENT
                 cards.append(Card(facts.customer_id, touch.occasion, touch.occasion_date, touch.channel, state))
-                if touch.channel is Channel.POST:
+                if touch.channel is _CHANNEL_POST:
                     arrivals.append((touch.occasion, touch.occasion_date, touch.arrives))
             current = facts.with_cards(tuple(cards), tuple(arrivals))
             continue  # plan the same day again: what was sent may bring the next card into view

@@ -21,8 +21,11 @@ from typing import Protocol
 
 from cardsender.config.model import EmailConfig
 from cardsender.domain.errors import CardsenderError
-from cardsender.domain.vocabulary import Delivery
+from cardsender.domain.vocabulary import Delivery, members_by_word
 from cardsender.sending.message import OutgoingMessage
+
+# Stored words to the vocabulary's members (a word or a member alike), as the records' constructors take them.
+_DELIVERY = members_by_word(Delivery)
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 TIMEOUT_SECONDS = 60
@@ -43,7 +46,7 @@ class Outcome:
     def __init__(self, state: Delivery | str, reply: str, bouncing: bool = False) -> None:
         """Make an outcome; its state may be given as its word."""
         set_field = object.__setattr__  # a frozen record: fields are set once, here
-        set_field(self, "state", state if state.__class__ is Delivery else Delivery(state))
+        set_field(self, "state", _DELIVERY.get(state) or Delivery(state))
         set_field(self, "reply", reply)
         set_field(self, "bouncing", bouncing)
 
@@ -71,6 +74,7 @@ NO_SMTPUTF8 = (
     "the address {address} has letters beyond ASCII before the @, and the mail server does not accept such "
     "addresses (it offers no SMTPUTF8); ask the customer for another address, or send through a server that does"
 )
+
 _ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})(?!\S)")
 
 
