@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 from cardsender.domain.errors import ImportFileError, InputError
 from cardsender.domain.records import EVENT_KINDS
-from cardsender.domain.vocabulary import EventKind, EventSource
+from cardsender.domain.vocabulary import EventKind, EventSource, members_by_word
 from cardsender.importers.csvfile import CsvReader, CsvRejects, header_key
 from cardsender.importers.fields import parse_date, parse_id, parse_text
 from cardsender.importers.results import ImportResult, Progress, Tally
@@ -26,6 +26,9 @@ _ALIASES = {
 }
 _HEADER_NAMES = {alias: name for name, aliases in _ALIASES.items() for alias in aliases}
 _DATE_TIME = re.compile(r"^(?P<date>[^\sT]+)(?:(?:T|\s+)(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?)?$")
+
+
+_KINDS = members_by_word(EventKind)
 
 
 def _hint(date_format: str | None) -> str:
@@ -62,9 +65,10 @@ def parse_kind(text: str) -> EventKind:
     value = text.strip().lower()
     if not value:
         raise InputError(f"kind is missing; use one of: {', '.join(EVENT_KINDS)}")
-    if value not in EVENT_KINDS:
+    kind = _KINDS.get(value)
+    if kind is None:
         raise InputError(f"kind '{text}' is not one of: {', '.join(EVENT_KINDS)}")
-    return EventKind(value)
+    return kind
 
 
 def map_columns(reader: CsvReader) -> tuple[dict[str, int], tuple[str, ...]]:
@@ -96,6 +100,7 @@ def import_rows(
     summary_at = columns.get("summary")
     tally = Tally()
     batch: list[EventColumns] = []
+    imported = EventSource.IMPORT.value
     for count, (line, cells, problem) in enumerate(reader.rows(), start=1):
         if progress is not None and count % BATCH_ROWS == 0:
             progress(reader.bytes_done, reader.total_bytes)
@@ -127,9 +132,9 @@ def import_rows(
             {
                 "customer_id": customer,
                 "occurred_at": occurred_at,
-                "kind": kind,
+                "kind": kind.value,
                 "summary": summary,
-                "source": EventSource.IMPORT,
+                "source": imported,
                 "created_at": now,
             }
         )
