@@ -94,9 +94,22 @@ def wrap(text: str, font: str, size: float, width: float) -> list[str]:
     lines: list[str] = []
     current: list[str] = []
     used = 0.0
+    split = text.split()
+    if "-" not in text:  # the common case, kept to one pass: no word can break after a hyphen
+        for word in split:
+            measure = _word_width(word, font)
+            if current and used + space + measure > limit:
+                lines.append(" ".join(current))
+                current, used = [word], measure
+            else:
+                used += (space if current else 0.0) + measure
+                current.append(word)
+        if current or not lines:
+            lines.append(" ".join(current))
+        return lines
     # (word, whether the next word follows it without a space: the pieces of a word broken after a hyphen)
     words: list[tuple[str, bool]] = []
-    for word in text.split():
+    for word in split:
         if "-" in word.strip("-") and _word_width(word, font) > limit:
             pieces = word.split("-")
             words += [(f"{piece}-", True) for piece in pieces[:-1]] + [(pieces[-1], False)]
