@@ -8,6 +8,12 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from cardsender.domain.vocabulary import (
+    CHANNEL_BY_WORD,
+    CHANNEL_PREFERENCE_BY_WORD,
+    EVENT_KIND_BY_WORD,
+    EVENT_SOURCE_BY_WORD,
+    OCCASION_BY_WORD,
+    OUTBOX_STATE_BY_WORD,
     Channel,
     ChannelPreference,
     EventKind,
@@ -16,17 +22,7 @@ from cardsender.domain.vocabulary import (
     OutboxState,
     Resolution,
     Wording,
-    members_by_word,
 )
-
-# Stored words to the vocabulary's members (a word or a member alike), as the records' constructors take them.
-_CHANNEL = members_by_word(Channel)
-_CHANNEL_PREFERENCE = members_by_word(ChannelPreference)
-_EVENT_KIND = members_by_word(EventKind)
-_EVENT_SOURCE = members_by_word(EventSource)
-_OCCASION = members_by_word(Occasion)
-_OUTBOX_STATE = members_by_word(OutboxState)
-
 
 # The vocabularies' words as plain strings, for click's choices and for messages that list them.
 CHANNELS = tuple(preference.value for preference in ChannelPreference)
@@ -124,7 +120,7 @@ class Customer:
         set_field(self, "street", street)
         set_field(self, "city", city)
         set_field(self, "postal_code", postal_code)
-        set_field(self, "channel", _CHANNEL_PREFERENCE.get(channel) or ChannelPreference(channel))
+        set_field(self, "channel", CHANNEL_PREFERENCE_BY_WORD.get(channel) or ChannelPreference(channel))
         set_field(self, "language", language)
         set_field(self, "owner", owner)
         set_field(self, "customer_since", customer_since)
@@ -177,9 +173,9 @@ class ContactEvent:
         set_field = object.__setattr__  # a frozen record: fields are set once, here
         set_field(self, "customer_id", customer_id)
         set_field(self, "occurred_at", occurred_at)
-        set_field(self, "kind", _EVENT_KIND.get(kind) or EventKind(kind))
+        set_field(self, "kind", EVENT_KIND_BY_WORD.get(kind) or EventKind(kind))
         set_field(self, "summary", summary)
-        set_field(self, "source", _EVENT_SOURCE.get(source) or EventSource(source))
+        set_field(self, "source", EVENT_SOURCE_BY_WORD.get(source) or EventSource(source))
 
     @property
     def is_touch(self) -> bool:
@@ -230,10 +226,10 @@ class Card:
         """Make a card; its occasion, channel and state may be given as their stored words."""
         set_field = object.__setattr__  # a frozen record: fields are set once, here
         set_field(self, "customer_id", customer_id)
-        set_field(self, "occasion", _OCCASION.get(occasion) or Occasion(occasion))
+        set_field(self, "occasion", OCCASION_BY_WORD.get(occasion) or Occasion(occasion))
         set_field(self, "occasion_date", occasion_date)
-        set_field(self, "channel", _CHANNEL.get(channel) or Channel(channel))
-        set_field(self, "state", _OUTBOX_STATE.get(state) or OutboxState(state))
+        set_field(self, "channel", CHANNEL_BY_WORD.get(channel) or Channel(channel))
+        set_field(self, "state", OUTBOX_STATE_BY_WORD.get(state) or OutboxState(state))
         set_field(self, "skipped_by_staff", skipped_by_staff)
 
     @property
@@ -273,8 +269,8 @@ class Touch:
         """Make a touch; its occasion and channel may be given as their stored words."""
         set_field = object.__setattr__  # a frozen record: fields are set once, here
         set_field(self, "customer_id", customer_id)
-        set_field(self, "occasion", _OCCASION.get(occasion) or Occasion(occasion))
-        set_field(self, "channel", _CHANNEL.get(channel) or Channel(channel))
+        set_field(self, "occasion", OCCASION_BY_WORD.get(occasion) or Occasion(occasion))
+        set_field(self, "channel", CHANNEL_BY_WORD.get(channel) or Channel(channel))
         set_field(self, "occasion_date", occasion_date)
         set_field(self, "due_date", due_date)
         set_field(self, "reason", reason)

@@ -226,3 +226,13 @@ def members_by_word(kind: type[_E]) -> dict[str, _E]:
     costs ten times this lookup, and the planner makes such records by the hundred thousand.
     """
     return {member.value: member for member in kind}
+
+
+# Each vocabulary's members by their stored words, made once for every record that reads the store.
+CHANNEL_BY_WORD = members_by_word(Channel)
+CHANNEL_PREFERENCE_BY_WORD = members_by_word(ChannelPreference)
+DELIVERY_BY_WORD = members_by_word(Delivery)
+EVENT_KIND_BY_WORD = members_by_word(EventKind)
+EVENT_SOURCE_BY_WORD = members_by_word(EventSource)
+OCCASION_BY_WORD = members_by_word(Occasion)
+OUTBOX_STATE_BY_WORD = members_by_word(OutboxState)

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 from cardsender.domain.errors import ImportFileError, InputError
 from cardsender.domain.records import EVENT_KINDS
-from cardsender.domain.vocabulary import EventKind, EventSource, members_by_word
+from cardsender.domain.vocabulary import EVENT_KIND_BY_WORD, EventKind, EventSource
 from cardsender.importers.csvfile import CsvReader, CsvRejects, header_key
 from cardsender.importers.fields import parse_date, parse_id, parse_text
 from cardsender.importers.results import ImportResult, Progress, Tally
@@ -26,9 +26,6 @@ _ALIASES = {
 }
 _HEADER_NAMES = {alias: name for name, aliases in _ALIASES.items() for alias in aliases}
 _DATE_TIME = re.compile(r"^(?P<date>[^\sT]+)(?:(?:T|\s+)(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?)?$")
-
-
-_KINDS = members_by_word(EventKind)
 
 
 def _hint(date_format: str | None) -> str:
@@ -65,7 +62,7 @@ def parse_kind(text: str) -> EventKind:
     value = text.strip().lower()
     if not value:
         raise InputError(f"kind is missing; use one of: {', '.join(EVENT_KINDS)}")
-    kind = _KINDS.get(value)
+    kind = EVENT_KIND_BY_WORD.get(value)
     if kind is None:
         raise InputError(f"kind '{text}' is not one of: {', '.join(EVENT_KINDS)}")
     return kind

@@ -22,13 +22,15 @@ from cardsender.domain.occasions import OCCASION_TABLE
 from cardsender.domain.records import Birthday, Card, CardKey, Touch
 from cardsender.domain.rules import WeekdayRule
 from cardsender.domain.vocabulary import (
+    CHANNEL_BY_WORD,
+    CHANNEL_PREFERENCE_BY_WORD,
     GONE_OUT_STATES,
+    OCCASION_BY_WORD,
     WAITING_STATES,
     Channel,
     ChannelPreference,
     Occasion,
     OutboxState,
-    members_by_word,
 )
 from cardsender.planning import dates as occasions
 
@@ -46,10 +48,6 @@ _OUTBOX_STATE_FAILED = OutboxState.FAILED
 _OUTBOX_STATE_MAILED = OutboxState.MAILED
 _OUTBOX_STATE_SENT = OutboxState.SENT
 
-# Stored words to the vocabulary's members (a word or a member alike), as the records' constructors take them.
-_CHANNEL = members_by_word(Channel)
-_CHANNEL_PREFERENCE = members_by_word(ChannelPreference)
-_OCCASION = members_by_word(Occasion)
 
 DAY = dt.timedelta(days=1)
 # How far ahead dated occasions are looked at: beyond the next check-in and its min gap.
@@ -135,9 +133,9 @@ class CustomerFacts:
         set_field(
             self,
             "preferred_channel",
-            _CHANNEL_PREFERENCE.get(preferred_channel) or ChannelPreference(preferred_channel),
+            CHANNEL_PREFERENCE_BY_WORD.get(preferred_channel) or ChannelPreference(preferred_channel),
         )
-        set_field(self, "channels", tuple(_CHANNEL.get(channel) or Channel(channel) for channel in channels))
+        set_field(self, "channels", tuple(CHANNEL_BY_WORD.get(channel) or Channel(channel) for channel in channels))
         set_field(self, "no_humor", no_humor)
         set_field(self, "do_not_contact", do_not_contact)
         set_field(self, "last_event_touch", last_event_touch)
@@ -147,7 +145,7 @@ class CustomerFacts:
             self,
             "post_arrivals",
             tuple(
-                (_OCCASION.get(occasion) or Occasion(occasion), day, arrival)
+                (OCCASION_BY_WORD.get(occasion) or Occasion(occasion), day, arrival)
                 for occasion, day, arrival in post_arrivals
             ),
         )

@@ -21,11 +21,8 @@ from typing import Protocol
 
 from cardsender.config.model import EmailConfig
 from cardsender.domain.errors import CardsenderError
-from cardsender.domain.vocabulary import Delivery, members_by_word
+from cardsender.domain.vocabulary import DELIVERY_BY_WORD, Delivery
 from cardsender.sending.message import OutgoingMessage
-
-# Stored words to the vocabulary's members (a word or a member alike), as the records' constructors take them.
-_DELIVERY = members_by_word(Delivery)
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 TIMEOUT_SECONDS = 60
@@ -46,7 +43,7 @@ class Outcome:
     def __init__(self, state: Delivery | str, reply: str, bouncing: bool = False) -> None:
         """Make an outcome; its state may be given as its word."""
         set_field = object.__setattr__  # a frozen record: fields are set once, here
-        set_field(self, "state", _DELIVERY.get(state) or Delivery(state))
+        set_field(self, "state", DELIVERY_BY_WORD.get(state) or Delivery(state))
         set_field(self, "reply", reply)
         set_field(self, "bouncing", bouncing)
 

@@ -19,6 +19,7 @@ from cardsender.importers.fields import parse_customer_fields
 from cardsender.store.customers import add_event, events_of, get_customer, insert_customer
 from cardsender.system import clock
 from tests.support.cli import run
+from tests.support.customers import BOB, POSTED_TARO
 from tests.support.office import Office
 
 TZ = "America/Toronto"  # the workspace fixture's office
@@ -67,26 +68,6 @@ ANA = {
     "language": "fr-CA",
     "owner": "Maria",
 }
-BOB = {
-    "id": "C2",
-    "first_name": "<b>Bob</b>",
-    "last_name": "Tables",
-    "email": "bob@example.com",
-    "birthday": "1980-08-08",
-    "channel": "email",
-    "owner": "Tom",
-}
-TARO = {
-    "id": "C3",
-    "first_name": "太郎",
-    "last_name": "山田",
-    "street": "千代田区丸の内1-1",
-    "city": "東京都",
-    "country": "JP",
-    "channel": "post",
-    "owner": "Aiko",
-    "no_humor": "yes",
-}
 
 
 @pytest.fixture
@@ -94,7 +75,7 @@ def shop(workspace: Office) -> Office:
     """Return the workspace with three customers: Ana (a purchase and a note), Bob (nothing), Taro (a call)."""
     add_customer(workspace, ANA, (10, "purchase", "Road bike"), (2, "note", "Wants a fitting"))
     add_customer(workspace, BOB)
-    add_customer(workspace, TARO, (3, "call", "Asked about tires"))
+    add_customer(workspace, POSTED_TARO, (3, "call", "Asked about tires"))
     return workspace
 
 

@@ -15,6 +15,7 @@ from cardsender.domain.records import ContactEvent
 from cardsender.importers.fields import parse_customer_fields
 from cardsender.store.customers import add_event, insert_customer
 from tests.support.cli import run
+from tests.support.customers import BOB, POSTED_TARO
 from tests.support.office import Office
 
 ADDED = dt.date(2026, 1, 5)
@@ -28,26 +29,6 @@ ANA = {
     "country": "CA",
     "channel": "email",
     "owner": "Maria",
-}
-BOB = {
-    "id": "C2",
-    "first_name": "<b>Bob</b>",
-    "last_name": "Tables",
-    "email": "bob@example.com",
-    "birthday": "1980-08-08",
-    "channel": "email",
-    "owner": "Tom",
-}
-TARO = {
-    "id": "C3",
-    "first_name": "太郎",
-    "last_name": "山田",
-    "street": "千代田区丸の内1-1",
-    "city": "東京都",
-    "country": "JP",
-    "channel": "post",
-    "owner": "Aiko",
-    "no_humor": "yes",
 }
 GONE = {"id": "C4", "first_name": "Gus", "email": "gus@example.com", "do_not_contact": "yes"}
 
@@ -65,7 +46,7 @@ def shop(workspace: Office) -> Office:
     called on Jan 20 and wants no humour, Bob has no history, Gus asked not to be contacted."""
     history = {"C1": [(dt.date(2026, 2, 20), "purchase", "Road bike")], "C3": [(dt.date(2026, 1, 20), "call", "")]}
     with workspace.open_store() as store, store.begin() as conn:
-        for fields in (ANA, BOB, TARO, GONE):
+        for fields in (ANA, BOB, POSTED_TARO, GONE):
             row = insert_customer(conn, parse_customer_fields(fields), ADDED, WRITTEN_AT)
             for day, kind, summary in history.get(fields["id"], []):
                 event = ContactEvent(fields["id"], dt.datetime.combine(day, dt.time(10)), kind, summary, "import")

@@ -28,6 +28,28 @@ ANA = {"id": "C1", "first_name": "Ana", "last_name": "Silva", "email": "ana@exam
 """An email customer with a Latin name."""
 TARO = {"id": "C2", "first_name": "太郎", "last_name": "山田", "email": "taro@example.jp", "channel": "email"}
 """An email customer with a Japanese name."""
+BOB = {
+    "id": "C2",
+    "first_name": "<b>Bob</b>",
+    "last_name": "Tables",
+    "email": "bob@example.com",
+    "birthday": "1980-08-08",
+    "channel": "email",
+    "owner": "Tom",
+}
+"""An email customer whose name is markup, which every output must show as text."""
+POSTED_TARO = {
+    "id": "C3",
+    "first_name": "太郎",
+    "last_name": "山田",
+    "street": "千代田区丸の内1-1",
+    "city": "東京都",
+    "country": "JP",
+    "channel": "post",
+    "owner": "Aiko",
+    "no_humor": "yes",
+}
+"""A posted customer in Japan who wants no humour."""
 
 # An event: (when, kind, summary).  When is a number of days before today at the office, a date, or a datetime.
 Event = tuple[int | dt.date | dt.datetime, str, str]
