@@ -10,8 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -621,10 +620,3 @@ class Office:
             self.store, batch, mailed_on=self._day(on), now=self._now(), spoiled=tuple(spoiled)
         )
         return Mailed(batch, mailed, back)
-
-
-@contextmanager
-def open_office(config: Config, clock: Clock) -> Iterator[Office]:
-    """Yield an office on its configured database, closed afterwards."""
-    with Office(config, clock=clock) as office:
-        yield office

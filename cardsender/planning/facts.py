@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterator
 from sqlalchemy import Connection, and_, case, func, or_, select
 
 from cardsender.config.model import Config
-from cardsender.domain.records import DEFAULT_OFFICE, SKIPPED_BY_STAFF, TOUCH_KINDS, Birthday, Card, CardKey
+from cardsender.domain.records import SKIPPED_BY_STAFF, TOUCH_KINDS, Birthday, Card, CardKey
 from cardsender.domain.vocabulary import Channel, EventKind, Occasion, OutboxState
 from cardsender.planning.planner import (
     FIXED_STATES,
@@ -238,16 +238,3 @@ def add_card(
         updated_at=now,
     )
     return insert_if_new(conn, stmt)
-
-
-def cards_between(
-    conn: Connection, first: dt.date, last: dt.date, states: frozenset[str], office: str = DEFAULT_OFFICE
-) -> list[Card]:
-    """Return an office's outbox cards in the given states whose occasion date is from first to last."""
-    query = (
-        select(customers.c.external_id, outbox.c.occasion, outbox.c.occasion_date, outbox.c.channel, outbox.c.state)
-        .join(customers, customers.c.id == outbox.c.customer_id)
-        .where(outbox.c.occasion_date >= first, outbox.c.occasion_date <= last, outbox.c.state.in_(states))
-        .where(customers.c.office == office)
-    )
-    return [Card(*row) for row in conn.execute(query)]

@@ -170,12 +170,6 @@ def _at_size(text: str, style: ParagraphStyle, size: float, width: float, height
     )
 
 
-def natural(text: str, kind: str, width: float, height: float) -> Fitted:
-    """Return a panel's text at its normal size, whether or not it fits."""
-    style = STYLES[kind]
-    return _at_size(text, style, float(style.fontSize), width, height)
-
-
 @lru_cache(maxsize=512)  # the back of every card, and repeated greetings, are fitted once
 def fit(text: str, kind: str, width: float, height: float) -> Fitted:
     """Return a panel's text at the largest size, down to its minimum, that fits; else at the minimum (not fitting).
